@@ -1,0 +1,35 @@
+# Set-up and main tasks.  `make demo` and `make test` create .venv when missing.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.installed
+# The local CPU build of torch (a bare `torch` may pull a multi-GB CUDA build).
+TORCH_SPEC ?= torch==2.13.0
+LAVA_SPEC ?= lava-nc==0.10.0
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet "$(TORCH_SPEC)"
+	# lava-nc declares Requires-Python <3.11: install it alone, its requirements come with ours.
+	$(PIP) install --quiet --no-deps --ignore-requires-python "$(LAVA_SPEC)"
+	$(PIP) install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/s5rf-deploy demo
+
+test: $(STAMP)
+	$(VENV)/bin/pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: $(STAMP)
+	$(PY) benchmarks/forward.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

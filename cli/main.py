@@ -1,0 +1,223 @@
+"""Entry point of ``s5rf-deploy``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from s5rf_deploy.cli.app import Group
+
+EXAMPLES = """
+\b
+Examples:
+  s5rf-deploy demo
+  s5rf-deploy import-reference model.eqx --config config.json -o model.s5rf
+  s5rf-deploy train data.npz --neurons 64,64 --blocks 8,8 -o model.s5rf
+  s5rf-deploy simulate model.s5rf --input data.npz --record spikes -o run.npz
+"""
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated integers, got {text!r}") from None
+
+
+def _report(ctx: click.Context, payload: dict, text: str) -> None:
+    """Print ``text`` (or ``payload`` as JSON with --json); nothing with --quiet."""
+    if ctx.obj["json"]:
+        click.echo(json.dumps(payload, indent=2, sort_keys=True))
+    elif not ctx.obj["quiet"]:
+        click.echo(text)
+
+
+def _progress(ctx: click.Context, label: str):
+    """A wrapper that shows a progress bar over an iterable unless quiet or --json."""
+    from tqdm import tqdm
+
+    silent = ctx.obj["quiet"] or ctx.obj["json"]
+    return lambda it: tqdm(it, desc=label, leave=False, disable=silent, file=sys.stderr)
+
+
+@click.group(cls=Group, epilog=EXAMPLES)
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.version_option(package_name="s5rf-deploy")
+@click.pass_context
+def main(ctx: click.Context, debug: bool, quiet: bool, as_json: bool) -> None:
+    """Deploy S5-RF resonate-and-fire networks to neuromorphic hardware."""
+    ctx.obj = {"debug": debug, "quiet": quiet, "json": as_json}
+
+
+@main.command("import-reference")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--config", "config", required=True, type=click.Path(dir_okay=False),
+              help="JSON of the reference Classifier's constructor arguments.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Native checkpoint to write.")
+@click.pass_context
+def import_reference(ctx: click.Context, model: str, config: str, output: str) -> None:
+    """Convert a reference Equinox checkpoint (.eqx + config JSON) to a native checkpoint.
+
+    \b
+    Example:
+      s5rf-deploy import-reference shd.eqx --config shd.json -o shd.s5rf
+    """
+    from s5rf_deploy.converters.equinox import load_reference
+
+    from s5rf_deploy.checkpoint import save_checkpoint
+
+    net = load_reference(model, config)
+    save_checkpoint(net, output, {"source": str(model), "converter": "equinox"})
+    cfg = net.config
+    _report(ctx, {"output": output, "config": cfg.to_dict()},
+            f"wrote {output}: {cfg.num_layers} RF layers {list(cfg.num_neurons)}, "
+            f"{cfg.input_dim} inputs, {cfg.output_dim} classes")
+
+
+@main.command()
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Checkpoint to write.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="Architecture JSON (our keys or the reference's); overrides the options below.")
+@click.option("--neurons", default="128,128", show_default=True, help="Neurons per RF layer.")
+@click.option("--blocks", default="16,16", show_default=True, help="HiPPO blocks per RF layer.")
+@click.option("--discretization", type=click.Choice(["dirac", "zoh", "bilinear"]), default="dirac",
+              show_default=True, help="Rule of layer 0 (later layers use dirac).")
+@click.option("--keep-imag/--no-keep-imag", default=True, show_default=True)
+@click.option("--spike", type=click.Choice(["cartesian", "polar"]), default="cartesian", show_default=True)
+@click.option("--skip/--no-skip", default=True, show_default=True, help="Skip connections on layers 1..L-2.")
+@click.option("--eta", default="0.004,0.1", show_default=True, help="Range of the initial steps Delta.")
+@click.option("--classes", type=int, help="Number of classes (default: max label + 1).")
+@click.option("--epochs", default=20, show_default=True)
+@click.option("--batch-size", default=32, show_default=True)
+@click.option("--lr", default=4e-3, show_default=True)
+@click.option("--lr-ssm", default=2e-3, show_default=True, help="Learning rate of eigenvalues and steps.")
+@click.option("--weight-decay", default=1e-4, show_default=True)
+@click.option("--dropout", default=0.1, show_default=True)
+@click.option("--val-fraction", default=0.1, show_default=True, help="Held-out share for validation.")
+@click.option("--seed", default=0, show_default=True)
+@click.pass_context
+def train(ctx: click.Context, data: str, output: str, config_path: str | None, neurons: str, blocks: str,
+          discretization: str, keep_imag: bool, spike: str, skip: bool, eta: str, classes: int | None,
+          epochs: int, batch_size: int, lr: float, lr_ssm: float, weight_decay: float, dropout: float,
+          val_fraction: float, seed: int) -> None:
+    """Train an S5-RF classifier on DATA (.npz with inputs (N,T,H) and labels (N,)).
+
+    \b
+    Example:
+      s5rf-deploy train shd_train.npz --neurons 128,128 --blocks 32,32 --epochs 20 -o shd.s5rf
+    """
+    import numpy as np
+
+    from s5rf_deploy.checkpoint import save_checkpoint
+    from s5rf_deploy.config import ModelConfig
+    from s5rf_deploy.dataset import Dataset, load_dataset
+    from s5rf_deploy.errors import S5RFError
+    from s5rf_deploy.model import S5RFModel
+    from s5rf_deploy.training import TrainSettings
+    from s5rf_deploy.training import train as run_training
+
+    dataset = load_dataset(data)
+    if dataset.labels is None:
+        raise S5RFError(f"{data}: training needs a 'labels' array")
+    if not 0 <= val_fraction < 1:
+        raise S5RFError("--val-fraction must be in [0, 1)")
+    if config_path:
+        config = ModelConfig.from_dict(_read_json(config_path))
+    else:
+        eta_lo, eta_hi = (float(v) for v in eta.split(","))
+        config = ModelConfig(
+            input_dim=dataset.inputs.shape[2], output_dim=classes or int(dataset.labels.max()) + 1,
+            num_neurons=_int_list(neurons), num_blocks=_int_list(blocks), discretization=discretization,
+            keep_imag=keep_imag, spike=spike, apply_skip=skip, eta_min=eta_lo, eta_max=eta_hi,
+            dropout=dropout,
+        )
+    dataset.check_width(config.input_dim, data)
+    n_val = int(len(dataset) * val_fraction)
+    order = np.random.default_rng(seed).permutation(len(dataset))
+    fit = Dataset(dataset.inputs[order[n_val:]], dataset.labels[order[n_val:]])
+    val = Dataset(dataset.inputs[order[:n_val]], dataset.labels[order[:n_val]]) if n_val else None
+    model = S5RFModel(config, seed=seed)
+    settings = TrainSettings(epochs=epochs, batch_size=batch_size, lr=lr, lr_ssm=lr_ssm,
+                             weight_decay=weight_decay, seed=seed)
+
+    def on_epoch(epoch: int, loss: float, acc: float | None) -> None:
+        if not (ctx.obj["quiet"] or ctx.obj["json"]):
+            val_text = f", validation accuracy {acc:.4f}" if acc is not None else ""
+            click.echo(f"epoch {epoch + 1}/{epochs}: loss {loss:.4f}{val_text}", err=True)
+
+    history = run_training(model, fit, val, settings, on_epoch, _progress(ctx, "train"))
+    save_checkpoint(model, output, {"source": str(data), "epochs": epochs, "seed": seed})
+    final = history.val_accuracy[-1] if history.val_accuracy else None
+    _report(ctx, {"output": output, "loss": history.loss, "val_accuracy": history.val_accuracy},
+            f"wrote {output}" + (f" (validation accuracy {final:.4f})" if final is not None else ""))
+
+
+def _read_json(path: str) -> dict:
+    from s5rf_deploy.errors import FormatError
+
+    try:
+        return json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise FormatError(f"{path}: cannot read ({exc.strerror})") from None
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"{path}: invalid JSON ({exc})") from None
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False),
+              help=".npz with inputs (N,T,H) and optional labels (N,).")
+@click.option("--config", "config", type=click.Path(dir_okay=False), help="Config JSON for a reference .eqx model.")
+@click.option("--backend", type=click.Choice(["torch"]), default="torch", show_default=True)
+@click.option("--samples", type=click.IntRange(min=1), help="Only the first N samples.")
+@click.option("--record", type=click.Choice(["spikes", "states"]), multiple=True,
+              help="Also store per-layer spikes_<i> / states_<i>.")
+@click.option("--batch-size", default=64, show_default=True)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Result .npz to write.")
+@click.pass_context
+def simulate(ctx: click.Context, model: str, input_path: str, config: str | None, backend: str,
+             samples: int | None, record: tuple[str, ...], batch_size: int, output: str) -> None:
+    """Run MODEL on the inputs of a dataset file and write readouts and predictions.
+
+    \b
+    Example:
+      s5rf-deploy simulate model.s5rf --input test.npz --record spikes -o run.npz
+    """
+    from s5rf_deploy.dataset import load_dataset
+    from s5rf_deploy.loading import load_model
+    from s5rf_deploy.simulation import simulate_torch, write_run
+
+    net = load_model(model, config)
+    data = load_dataset(input_path).head(samples)
+    data.check_width(net.config.input_dim, input_path)
+    run = simulate_torch(net, data.inputs, record, batch_size, _progress(ctx, "simulate"))
+    write_run(run, output)
+    payload = {"output": output, "samples": len(data), "backend": backend}
+    text = f"wrote {output}: {len(data)} samples, backend {backend}"
+    if data.labels is not None:
+        acc = float((run["predictions"] == data.labels).mean())
+        payload["accuracy"] = acc
+        text += f", accuracy {acc:.4f}"
+    _report(ctx, payload, text)
+
+
+@main.command()
+@click.pass_context
+def demo(ctx: click.Context) -> None:
+    """Run the pipeline on the embedded digits model and print what it measured."""
+    from s5rf_deploy.checkpoint import load_checkpoint
+    from s5rf_deploy.demo import digits, model_path
+    from s5rf_deploy.training import accuracy
+
+    model = load_checkpoint(model_path())
+    test = digits.load_split("test")
+    acc = accuracy(model, test)
+    cfg = model.config
+    _report(ctx, {"model": str(model_path()), "test_samples": len(test), "test_accuracy": acc},
+            f"demo model: {cfg.num_layers} RF layers {list(cfg.num_neurons)}, {cfg.discretization}, "
+            f"keep_imag={cfg.keep_imag}\nfloat test accuracy on {len(test)} digits: {acc:.4f}")

@@ -1,0 +1,117 @@
+"""The architecture of an S5-RF classifier (constructor arguments of the reference)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from s5rf_deploy.errors import ConfigError
+
+DISCRETIZATIONS = ("dirac", "zoh", "bilinear")
+SPIKE_RULES = ("cartesian", "polar")
+_REFERENCE_ACTIVATIONS = {"cartesian_spike": "cartesian", "polar_spike": "polar"}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of an S5-RF classifier.
+
+    ``discretization`` applies to layer 0 only; later layers always use
+    "dirac".  Skip connections (``apply_skip``) wrap layers 1 .. L-2.
+    """
+
+    input_dim: int
+    output_dim: int
+    num_neurons: tuple[int, ...]
+    num_blocks: tuple[int, ...]
+    discretization: str = "dirac"
+    keep_imag: bool = True
+    spike: str = "cartesian"
+    apply_skip: bool = True
+    eta_min: float = 0.004
+    eta_max: float = 0.1
+    dropout: float = 0.1
+    dense_dropout: bool = True
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "num_neurons", tuple(int(n) for n in self.num_neurons))
+        object.__setattr__(self, "num_blocks", tuple(int(n) for n in self.num_blocks))
+        self.validate()
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.num_neurons)
+
+    def layer_discretization(self, i: int) -> str:
+        """The discretization rule of RF layer ``i``."""
+        return self.discretization if i == 0 else "dirac"
+
+    def has_skip(self, i: int) -> bool:
+        """Whether RF layer ``i`` adds its input to its spikes."""
+        return self.apply_skip and 0 < i < self.num_layers - 1
+
+    def layer_input_dim(self, i: int) -> int:
+        return self.input_dim if i == 0 else self.num_neurons[i - 1]
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` naming the first invalid field."""
+        if self.input_dim < 1 or self.output_dim < 1:
+            raise ConfigError("config: input_dim and output_dim must be positive")
+        if not self.num_neurons:
+            raise ConfigError("config: num_neurons must list at least one layer")
+        if len(self.num_blocks) != len(self.num_neurons):
+            raise ConfigError("config: num_blocks and num_neurons must have the same length")
+        for i, (p, b) in enumerate(zip(self.num_neurons, self.num_blocks, strict=True)):
+            if p < 1 or b < 1 or p % b:
+                raise ConfigError(
+                    f"config: layer {i} has {p} neurons, not a positive multiple of {b} blocks"
+                )
+        if self.discretization not in DISCRETIZATIONS:
+            raise ConfigError(
+                f"config: discretization {self.discretization!r} is not one of {DISCRETIZATIONS}"
+            )
+        if self.spike not in SPIKE_RULES:
+            raise ConfigError(f"config: spike {self.spike!r} is not one of {SPIKE_RULES}")
+        for i in range(self.num_layers):
+            if self.has_skip(i) and self.layer_input_dim(i) != self.num_neurons[i]:
+                raise ConfigError(
+                    f"config: layer {i} has a skip connection but its input width "
+                    f"{self.layer_input_dim(i)} differs from its {self.num_neurons[i]} neurons"
+                )
+        if not 0 < self.eta_min <= self.eta_max:
+            raise ConfigError("config: need 0 < eta_min <= eta_max")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError("config: dropout must be in [0, 1)")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["num_neurons"] = list(self.num_neurons)
+        d["num_blocks"] = list(self.num_blocks)
+        if not d["extra"]:
+            del d["extra"]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
+        """Build from our own dict or from the reference ``Classifier`` kwargs."""
+        if not isinstance(d, dict):
+            raise ConfigError("config: expected a JSON object")
+        d = dict(d)
+        if "activation" in d:
+            act = d.pop("activation")
+            if act not in _REFERENCE_ACTIVATIONS:
+                raise ConfigError(
+                    f"config: activation {act!r} is not one of {tuple(_REFERENCE_ACTIVATIONS)}"
+                )
+            d["spike"] = _REFERENCE_ACTIVATIONS[act]
+        names = {f.name for f in dataclasses.fields(cls)}
+        extra = {**d.pop("extra", {}), **{k: d.pop(k) for k in list(d) if k not in names}}
+        missing = [n for n in ("input_dim", "output_dim", "num_neurons", "num_blocks") if n not in d]
+        if missing:
+            raise ConfigError(f"config: missing key {missing[0]!r}")
+        try:
+            return cls(**d, extra=extra)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"config: {exc}") from None

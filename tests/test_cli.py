@@ -1,0 +1,130 @@
+"""The CLI through click's test runner: outputs, exit codes and one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from s5rf_deploy.checkpoint import load_checkpoint
+from s5rf_deploy.cli.main import main
+
+REF = Path(__file__).parent / "data" / "reference"
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def assert_bad_input(result, pattern: str) -> None:
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in result.output, result.output
+    assert pattern in lines[0], lines[0]
+
+
+def test_help_lists_commands():
+    result = run("--help")
+    assert result.exit_code == 0
+    for command in ("demo", "import-reference", "simulate", "train"):
+        assert command in result.output
+
+
+def test_import_reference_then_simulate_reproduces_reference(tmp_path):
+    out = tmp_path / "m.s5rf"
+    result = run("import-reference", str(REF / "skip4.eqx"), "--config", str(REF / "skip4.json"), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    io = np.load(REF / "skip4_io.npz")
+    np.savez(tmp_path / "in.npz", inputs=io["inputs"], labels=io["logprobs"].argmax(-1))
+    result = run("simulate", str(out), "--input", str(tmp_path / "in.npz"), "--backend", "torch",
+                 "--record", "spikes", "-o", str(tmp_path / "run.npz"))
+    assert result.exit_code == 0, result.output
+    assert "accuracy 1.0000" in result.output
+    with np.load(tmp_path / "run.npz") as r:
+        np.testing.assert_allclose(r["readout"], io["logprobs"], atol=1e-4)
+        np.testing.assert_array_equal(r["predictions"], io["logprobs"].argmax(-1))
+        for i in range(4):
+            assert r[f"spikes_{i}"].shape == io[f"spikes_{i}"].shape
+        assert "states_0" not in r.files
+
+
+def test_simulate_eqx_directly_and_samples_option(tmp_path):
+    io = np.load(REF / "zoh_vmix_io.npz")
+    np.savez(tmp_path / "in.npz", inputs=io["inputs"])
+    result = run("--json", "simulate", str(REF / "zoh_vmix.eqx"), "--config", str(REF / "zoh_vmix.json"),
+                 "--input", str(tmp_path / "in.npz"), "--samples", "2", "--record", "states",
+                 "-o", str(tmp_path / "run.npz"))
+    assert result.exit_code == 0, result.output
+    assert '"samples": 2' in result.output
+    with np.load(tmp_path / "run.npz") as r:
+        assert r["readout"].shape == (2, 4) and r["states_0"].dtype == np.complex64
+
+
+def _toy_task(path: Path, n: int = 64) -> None:
+    """Class k drives channels 4k..4k+3 hard: learnable in a few epochs."""
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, n)
+    inputs = (rng.random((n, 20, 8)) < 0.1).astype(np.float32)
+    for k in range(2):
+        inputs[labels == k, :, 4 * k:4 * k + 4] = rng.random(((labels == k).sum(), 20, 4)) < 0.7
+    np.savez(path, inputs=inputs, labels=labels)
+
+
+def test_train_writes_a_checkpoint_that_learned(tmp_path):
+    _toy_task(tmp_path / "toy.npz")
+    result = run("train", str(tmp_path / "toy.npz"), "--neurons", "8,8", "--blocks", "2,2", "--epochs", "10", "--batch-size", "8",
+                 "--lr", "0.02", "--eta", "0.05,0.5", "--val-fraction", "0.25", "-o", str(tmp_path / "t.s5rf"))
+    assert result.exit_code == 0, result.output
+    assert "epoch 10/10" in result.stderr
+    model = load_checkpoint(tmp_path / "t.s5rf")
+    assert model.config.num_neurons == (8, 8) and model.config.output_dim == 2
+    result = run("simulate", str(tmp_path / "t.s5rf"), "--input", str(tmp_path / "toy.npz"),
+                 "-o", str(tmp_path / "r.npz"))
+    accuracy = float(result.output.rsplit("accuracy", 1)[1])
+    assert accuracy > 0.8
+
+
+def test_demo_reports_shipped_model_accuracy():
+    result = run("demo")
+    assert result.exit_code == 0, result.output
+    accuracy = float(result.output.rsplit(":", 1)[1])
+    assert accuracy >= 0.95
+
+
+@pytest.mark.parametrize("case", ["missing", "truncated", "garbage"])
+def test_bad_model_files_give_one_line_errors(tmp_path, case):
+    np.savez(tmp_path / "in.npz", inputs=np.zeros((1, 5, 12), np.float32))
+    model = tmp_path / "m.s5rf"
+    if case == "truncated":
+        run("import-reference", str(REF / "dirac_keepimag.eqx"), "--config", str(REF / "dirac_keepimag.json"),
+            "-o", str(model))
+        model.write_bytes(model.read_bytes()[:500])
+    elif case == "garbage":
+        model.write_bytes(b"\x00not a model")
+    result = run("simulate", str(model), "--input", str(tmp_path / "in.npz"), "-o", str(tmp_path / "r.npz"))
+    assert_bad_input(result, str(model))
+    assert not (tmp_path / "r.npz").exists()
+
+
+def test_input_width_mismatch_and_missing_config(tmp_path):
+    np.savez(tmp_path / "in.npz", inputs=np.zeros((1, 5, 7), np.float32))
+    result = run("simulate", str(REF / "skip4.eqx"), "--config", str(REF / "skip4.json"),
+                 "--input", str(tmp_path / "in.npz"), "-o", str(tmp_path / "r.npz"))
+    assert_bad_input(result, "7 channels, the model expects 10")
+    result = run("simulate", str(REF / "skip4.eqx"), "--input", str(tmp_path / "in.npz"), "-o", str(tmp_path / "r"))
+    assert_bad_input(result, "needs --config")
+
+
+def test_unwritable_output_leaves_nothing(tmp_path):
+    result = run("import-reference", str(REF / "skip4.eqx"), "--config", str(REF / "skip4.json"),
+                 "-o", str(tmp_path / "nodir" / "m.s5rf"))
+    assert_bad_input(result, "does not exist")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_train_rejects_unlabelled_data(tmp_path):
+    np.savez(tmp_path / "d.npz", inputs=np.zeros((4, 5, 3), np.float32))
+    result = run("train", str(tmp_path / "d.npz"), "-o", str(tmp_path / "m.s5rf"))
+    assert_bad_input(result, "labels")
