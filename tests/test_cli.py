@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from s5rf_deploy.cli.main import main
 
 from s5rf_deploy.checkpoint import load_checkpoint
-from s5rf_deploy.cli.main import main
 
 REF = Path(__file__).parent / "data" / "reference"
 

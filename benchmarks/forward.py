@@ -1,0 +1,79 @@
+"""Float forward throughput of the PyTorch S5-RF model on an SSC-size network.
+
+Network: 4 x 512 RF neurons (16 blocks), 140 inputs, 35 classes, T = 250,
+dirac, keep_imag, random input spikes at 5 %.  Prints a table and writes
+``benchmarks/results/forward.json``.  Usage: ``python benchmarks/forward.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from s5rf_deploy.config import ModelConfig
+from s5rf_deploy.model import S5RFModel
+
+SSC = dict(input_dim=140, output_dim=35, num_neurons=(512,) * 4, num_blocks=(16,) * 4,
+           discretization="dirac", keep_imag=True)
+
+
+def time_call(fn, repeats: int) -> list[float]:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=250)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "forward.json"))
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    model = S5RFModel(ModelConfig(**SSC)).eval()
+    u = torch.from_numpy((np.random.default_rng(0).random((args.batch, args.steps, 140)) < 0.05)
+                         .astype(np.float32))
+    rows = []
+    with torch.no_grad():
+        t = time_call(lambda: model(u), args.repeats)
+    rows.append(("forward (no grad)", t))
+    model.train()
+
+    def train_step() -> None:
+        model.zero_grad()
+        model(u).logprobs.sum().backward()
+
+    rows.append(("forward + backward", time_call(train_step, args.repeats)))
+    sample_steps = args.batch * args.steps
+    results = {
+        "network": {k: list(v) if isinstance(v, tuple) else v for k, v in SSC.items()},
+        "batch": args.batch, "steps": args.steps, "repeats": args.repeats,
+        "torch": torch.__version__, "threads": torch.get_num_threads(), "machine": platform.machine(),
+        "cases": {},
+    }
+    print(f"SSC-size S5-RF, batch {args.batch}, T = {args.steps}, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads")
+    print(f"{'case':<22}{'median s':>10}{'min s':>10}{'sample-steps/s':>18}")
+    for name, times in rows:
+        med = float(np.median(times))
+        results["cases"][name] = {"median_s": med, "min_s": float(min(times)),
+                                  "sample_steps_per_s": sample_steps / med}
+        print(f"{name:<22}{med:>10.3f}{min(times):>10.3f}{sample_steps / med:>18,.0f}")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
