@@ -35,11 +35,11 @@ def _report(ctx: click.Context, payload: dict, text: str) -> None:
 
 
 def _progress(ctx: click.Context, label: str):
-    """A wrapper that shows a progress bar over an iterable unless quiet or --json."""
+    """A wrapper that shows a progress bar over an iterable on a terminal, unless quiet or --json."""
     from tqdm import tqdm
 
     silent = ctx.obj["quiet"] or ctx.obj["json"]
-    return lambda it: tqdm(it, desc=label, leave=False, disable=silent, file=sys.stderr)
+    return lambda it: tqdm(it, desc=label, leave=False, disable=True if silent else None, file=sys.stderr)
 
 
 @click.group(cls=Group, epilog=EXAMPLES)
