@@ -16,6 +16,7 @@ Examples:
   s5rf-deploy import-reference model.eqx --config config.json -o model.s5rf
   s5rf-deploy train data.npz --neurons 64,64 --blocks 8,8 -o model.s5rf
   s5rf-deploy simulate model.s5rf --input data.npz --record spikes -o run.npz
+  s5rf-deploy export-nir model.s5rf -o model.nir
 """
 
 
@@ -173,29 +174,47 @@ def _read_json(path: str) -> dict:
 @click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False),
               help=".npz with inputs (N,T,H) and optional labels (N,).")
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="Config JSON for a reference .eqx model.")
-@click.option("--backend", type=click.Choice(["torch"]), default="torch", show_default=True)
+@click.option("--backend", type=click.Choice(["torch", "nir"]), default=None,
+              help="torch: PyTorch float64 (S5-RF models, the default); nir: exact NIR-graph simulator "
+                   "(any supported graph, the default for standard NIR files).")
+@click.option("--dt", type=float, help="Sampling period for NIR graphs without dt metadata.")
+@click.option("--as-graph", is_flag=True, help="Treat an s5rf-deploy NIR file as a plain graph.")
 @click.option("--samples", type=click.IntRange(min=1), help="Only the first N samples.")
 @click.option("--record", type=click.Choice(["spikes", "states"]), multiple=True,
               help="Also store per-layer spikes_<i> / states_<i>.")
 @click.option("--batch-size", default=64, show_default=True)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Result .npz to write.")
 @click.pass_context
-def simulate(ctx: click.Context, model: str, input_path: str, config: str | None, backend: str,
-             samples: int | None, record: tuple[str, ...], batch_size: int, output: str) -> None:
+def simulate(ctx: click.Context, model: str, input_path: str, config: str | None, backend: str | None,
+             dt: float | None, as_graph: bool, samples: int | None, record: tuple[str, ...], batch_size: int,
+             output: str) -> None:
     """Run MODEL on the inputs of a dataset file and write readouts and predictions.
 
     \b
-    Example:
+    Examples:
       s5rf-deploy simulate model.s5rf --input test.npz --record spikes -o run.npz
+      s5rf-deploy simulate braille.nir --dt 1e-4 --input braille.npz -o run.npz
     """
     from s5rf_deploy.dataset import load_dataset
-    from s5rf_deploy.loading import load_model
-    from s5rf_deploy.simulation import simulate_torch, write_run
+    from s5rf_deploy.errors import S5RFError
+    from s5rf_deploy.loading import load_network
+    from s5rf_deploy.network import S5RFNetwork
+    from s5rf_deploy.simulation import simulate_graph, simulate_network_as_graph, simulate_torch, write_run
 
-    net = load_model(model, config)
+    net = load_network(model, config, dt=dt, as_graph=as_graph)
+    is_rf = isinstance(net, S5RFNetwork)
+    backend = backend or ("torch" if is_rf else "nir")
     data = load_dataset(input_path).head(samples)
-    data.check_width(net.config.input_dim, input_path)
-    run = simulate_torch(net, data.inputs, record, batch_size, _progress(ctx, "simulate"))
+    data.check_width(net.input_dim, input_path)
+    progress = _progress(ctx, "simulate")
+    if backend == "torch":
+        if not is_rf:
+            raise S5RFError(f"{model}: the torch backend runs S5-RF networks; use --backend nir for this graph")
+        run = simulate_torch(net, data.inputs, record, batch_size, progress)
+    elif is_rf:
+        run = simulate_network_as_graph(net, data.inputs, record, batch_size, progress)
+    else:
+        run = simulate_graph(net, data.inputs, record, batch_size, progress, dt)
     write_run(run, output)
     payload = {"output": output, "samples": len(data), "backend": backend}
     text = f"wrote {output}: {len(data)} samples, backend {backend}"
@@ -204,6 +223,38 @@ def simulate(ctx: click.Context, model: str, input_path: str, config: str | None
         payload["accuracy"] = acc
         text += f", accuracy {acc:.4f}"
     _report(ctx, payload, text)
+
+
+@main.command("export-nir")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--config", "config", type=click.Path(dir_okay=False), help="Config JSON for a reference .eqx model.")
+@click.option("--dt", type=float, help="Sampling period stored in the graph (S5-RF default 1e-3).")
+@click.option("--convention", type=click.Choice(["impulse", "zoh"]), default="impulse", show_default=True,
+              help="How input samples enter the continuous-time graph.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help=".nir file to write.")
+@click.pass_context
+def export_nir(ctx: click.Context, model: str, config: str | None, dt: float | None, convention: str,
+               output: str) -> None:
+    """Export MODEL (checkpoint, reference .eqx or NIR) to a NIR graph of standard primitives.
+
+    \b
+    Example:
+      s5rf-deploy export-nir model.s5rf -o model.nir
+    """
+    from s5rf_deploy.loading import load_network
+    from s5rf_deploy.network import S5RFNetwork
+    from s5rf_deploy.nir_export import DEFAULT_DT, to_nir, write_nir
+    from s5rf_deploy.nir_graph import to_nir as graph_to_nir
+
+    net = load_network(model, config, dt=dt)
+    if isinstance(net, S5RFNetwork):
+        graph = to_nir(net, dt or DEFAULT_DT, convention)
+        what = f"{len(net.layers)} RF layers as nested graphs"
+    else:
+        graph = graph_to_nir(net)
+        what = f"{len(net.nodes)} nodes"
+    write_nir(graph, output)
+    _report(ctx, {"output": output, "nodes": len(graph.nodes)}, f"wrote {output}: {what}")
 
 
 @main.command()

@@ -1,4 +1,4 @@
-"""Load a float S5-RF model from any supported file, chosen by content and suffix."""
+"""Load a network from any supported file, chosen by suffix and content."""
 
 from __future__ import annotations
 
@@ -7,23 +7,34 @@ from pathlib import Path
 
 from s5rf_deploy import checkpoint, container
 from s5rf_deploy.errors import FormatError, S5RFError
-from s5rf_deploy.model import S5RFModel
+from s5rf_deploy.network import S5RFNetwork, network_from_model
+from s5rf_deploy.nir_graph import GraphNetwork
 
 
-def load_model(path: str | os.PathLike, config: str | os.PathLike | None = None) -> S5RFModel:
-    """A native checkpoint, or a reference ``.eqx`` file with its JSON ``config``."""
+def load_network(path: str | os.PathLike, config: str | os.PathLike | None = None, dt: float | None = None,
+                 as_graph: bool = False) -> S5RFNetwork | GraphNetwork:
+    """A native checkpoint, a reference ``.eqx`` (with its JSON ``config``) or a ``.nir`` file.
+
+    NIR files written by s5rf-deploy come back as the exact :class:`S5RFNetwork`
+    (unless ``as_graph``); other NIR graphs as a :class:`GraphNetwork` whose
+    sampling period is ``dt`` or the graph's ``dt`` metadata.
+    """
     p = Path(path)
     if not p.is_file():
         raise FormatError(f"{p}: no such file")
+    if p.suffix == ".nir":
+        from s5rf_deploy.nir_import import load_nir
+
+        return load_nir(p, dt=dt, as_graph=as_graph)
     if p.suffix == ".eqx":
         if config is None:
             raise S5RFError(f"{p}: a reference .eqx checkpoint needs --config CONFIG.json")
         from s5rf_deploy.converters.equinox import load_reference
 
-        return load_reference(p, config)
+        return network_from_model(load_reference(p, config))
     kind = container.peek_kind(p)
     if kind == checkpoint.KIND:
-        return checkpoint.load_checkpoint(p)
+        return network_from_model(checkpoint.load_checkpoint(p))
     if kind is None:
         raise FormatError(f"{p}: not a model file this tool can read")
     raise FormatError(f"{p}: holds a {kind!r}, not a float model")

@@ -1,27 +1,40 @@
-"""Run a model over a dataset in batches and collect the ``simulate`` outputs."""
+"""Run a network over a dataset and collect the ``simulate`` outputs."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
 
+import nir
 import numpy as np
 import torch
 
 from s5rf_deploy.atomic import atomic_path
-from s5rf_deploy.model import S5RFModel
+from s5rf_deploy.network import S5RFNetwork, model_from_network
+from s5rf_deploy.nir_graph import SPIKING_TYPES, GraphNetwork
 
 
-def simulate_torch(model: S5RFModel, inputs: np.ndarray, record: Iterable[str] = (),
-                   batch_size: int = 64, progress: Callable | None = None) -> dict[str, np.ndarray]:
-    """Float forward of ``inputs`` (N, T, H): readout log-probs, predictions, recordings."""
+def _batches(n: int, batch_size: int, progress: Callable | None):
+    starts = range(0, n, batch_size)
+    return progress(starts) if progress else starts
+
+
+def _finish(parts: dict[str, list[np.ndarray]]) -> dict[str, np.ndarray]:
+    run = {k: np.concatenate(v) for k, v in parts.items()}
+    run["predictions"] = run["readout"].argmax(-1)
+    return run
+
+
+def simulate_torch(net: S5RFNetwork, inputs: np.ndarray, record: Iterable[str] = (), batch_size: int = 64,
+                   progress: Callable | None = None) -> dict[str, np.ndarray]:
+    """Float64 PyTorch forward: readout log-probs, predictions and optional recordings."""
     record = set(record)
-    model.eval()
+    model = model_from_network(net)
     parts: dict[str, list[np.ndarray]] = {}
-    starts = range(0, len(inputs), batch_size)
     with torch.no_grad():
-        for start in progress(starts) if progress else starts:
-            out = model(torch.from_numpy(inputs[start:start + batch_size]), record_states="states" in record)
+        for start in _batches(len(inputs), batch_size, progress):
+            batch = torch.from_numpy(inputs[start:start + batch_size]).double()
+            out = model(batch, record_states="states" in record)
             parts.setdefault("readout", []).append(out.logprobs.numpy())
             if "spikes" in record:
                 for i, s in enumerate(out.spikes):
@@ -29,9 +42,53 @@ def simulate_torch(model: S5RFModel, inputs: np.ndarray, record: Iterable[str] =
             if "states" in record:
                 for i, x in enumerate(out.states):
                     parts.setdefault(f"states_{i}", []).append(x.numpy())
-    run = {k: np.concatenate(v) for k, v in parts.items()}
-    run["predictions"] = run["readout"].argmax(-1)
-    return run
+    return _finish(parts)
+
+
+def spiking_nodes(net: GraphNetwork) -> list[str]:
+    """Nodes whose output is spikes, in name order."""
+    return sorted(n for n, v in net.nodes.items() if isinstance(v, (*SPIKING_TYPES, nir.Threshold)))
+
+
+def simulate_graph(net: GraphNetwork, inputs: np.ndarray, record: Iterable[str] = (), batch_size: int = 64,
+                   progress: Callable | None = None, dt: float | None = None) -> dict[str, np.ndarray]:
+    """Exact NIR-graph simulation: ``readout`` is the time mean of the Output node(s)."""
+    from s5rf_deploy.nir_sim import GraphSimulator
+
+    record = set(record)
+    sim = GraphSimulator(net, dt)
+    spiking = spiking_nodes(net)
+    names = list(spiking) if "spikes" in record else []
+    if "states" in record:
+        names += sorted(n for n in sim.state_slices if n not in names)
+    parts: dict[str, list[np.ndarray]] = {}
+    for start in _batches(len(inputs), batch_size, progress):
+        res = sim.run(inputs[start:start + batch_size], tuple(names))
+        parts.setdefault("readout", []).append(res["outputs"].mean(axis=1))
+        parts.setdefault("outputs", []).append(res["outputs"])
+        for name in names:
+            key = ("spikes_" if name in spiking else "states_") + name
+            parts.setdefault(key, []).append(res[f"out_{name}"])
+    return _finish(parts)
+
+
+def simulate_network_as_graph(net: S5RFNetwork, inputs: np.ndarray, record: Iterable[str] = (),
+                              batch_size: int = 64, progress: Callable | None = None) -> dict[str, np.ndarray]:
+    """An S5-RF network through its NIR encoding and the exact graph simulator.
+
+    Same keys as :func:`simulate_torch`: log-probabilities in ``readout``,
+    ``spikes_<i>`` / ``states_<i>`` per RF layer (states: the real part x).
+    """
+    from s5rf_deploy.nir_export import to_nir
+    from s5rf_deploy.nir_graph import from_nir
+
+    run = simulate_graph(from_nir(to_nir(net)), inputs, record, batch_size, progress)
+    renamed = {"readout": torch.log_softmax(torch.from_numpy(run["readout"]), -1).numpy()}
+    for i in range(len(net.layers)):
+        for key, node in (("spikes", "spike"), ("states", "x")):
+            if f"{key}_rf{i}.{node}" in run:
+                renamed[f"{key}_{i}"] = run[f"{key}_rf{i}.{node}"]
+    return _finish({k: [v] for k, v in renamed.items()})
 
 
 def write_run(run: dict[str, np.ndarray], path: str | os.PathLike) -> None:

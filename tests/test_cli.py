@@ -59,7 +59,7 @@ def test_simulate_eqx_directly_and_samples_option(tmp_path):
     assert result.exit_code == 0, result.output
     assert '"samples": 2' in result.output
     with np.load(tmp_path / "run.npz") as r:
-        assert r["readout"].shape == (2, 4) and r["states_0"].dtype == np.complex64
+        assert r["readout"].shape == (2, 4) and r["states_0"].dtype == np.complex128
 
 
 def _toy_task(path: Path, n: int = 64) -> None:
