@@ -2,7 +2,8 @@
 
 Each RF layer becomes a nested ``NIRGraph`` (see docs/nir.md): with the
 continuous pole ``a = log(lambda_bar) / dt`` and, under the "impulse" input
-convention, continuous input matrix ``Bc`` equal to the discrete one,
+convention (sample k is a Dirac impulse of area ``u_k dt``), continuous input
+matrix ``Bc`` = discrete input matrix / dt,
 
     input -> Linear(Re Bc) -> LI x,   input -> Linear(Im Bc) -> LI y,
     y -> Linear(diag(-Im a)) -> x,    x -> Linear(diag(Im a)) -> y,
@@ -43,7 +44,7 @@ def continuous_input(layer: RFLayer, dt: float, convention: str) -> np.ndarray:
     """``Bc`` such that the convention's exact discretization gives the discrete input matrix."""
     lam_bar, m = layer.discretized()
     if convention == "impulse":
-        return m
+        return m / dt
     a = continuous_pole(layer, dt)
     return (a / (lam_bar - 1))[:, None] * m
 
@@ -116,7 +117,7 @@ def to_nir(net: S5RFNetwork, dt: float = DEFAULT_DT, convention: str = "impulse"
     leak = net.readout.leak
     tau = -dt / np.log(leak)
     nodes["readout_w"] = nir.Linear(weight=net.readout.weight.copy())
-    nodes["readout"] = nir.LI(tau=tau, r=tau.copy(), v_leak=np.zeros_like(tau),
+    nodes["readout"] = nir.LI(tau=tau, r=tau / dt, v_leak=np.zeros_like(tau),
                               metadata={"leak": leak.copy(), "W": net.readout.weight.copy()})
     nodes["output"] = nir.Output(output_type=np.array([net.num_classes]))
     edges += [(s, "readout_w") for s in sources] + [("readout_w", "readout"), ("readout", "output")]

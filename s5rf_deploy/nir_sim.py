@@ -4,14 +4,16 @@ Semantics (docs/nir.md):
 
 - Signals are 1-D.  Neuron nodes (I, IF, LI, LIF, CubaLI, CubaLIF) are linear
   ODEs in their states; LI/I/CubaLI output their voltage, a continuous signal.
-  Spiking nodes (IF, LIF, CubaLIF, Threshold) output Dirac impulses of unit
-  area at the sampling instants ``k dt`` where their voltage (for Threshold:
-  its input) exceeds the threshold (strict), after which IF/LIF/CubaLIF reset
-  ``v = v_reset``.  Affine/Linear/Scale/Flatten map signals linearly
-  (an Affine bias is a constant current); several edges into a node add up.
-- External inputs follow the graph's input convention: "impulse" (sample k is
-  a Dirac impulse of that area at ``k dt``) or "zoh" (sample k is held on
-  ``((k-1) dt, k dt]``).
+  Spiking nodes (IF, LIF, CubaLIF, Threshold) output spikes at the sampling
+  instants ``k dt`` where their voltage (for Threshold: its input) exceeds the
+  threshold (strict), after which IF/LIF/CubaLIF reset ``v = v_reset``.
+- A discrete signal is a train of Dirac impulses: sample value ``s_k`` is an
+  impulse of area ``s_k dt`` at ``k dt`` (so a value held at c on every step
+  has the same mean as a constant current c; a spike is an impulse of area dt).
+- Affine/Linear/Scale/Flatten map signals linearly (an Affine bias is a
+  constant current); several edges into a node add up.
+- External inputs follow the graph's input convention: "impulse" (as above)
+  or "zoh" (sample k is held on ``((k-1) dt, k dt]``).
 - Between instants, all states evolve jointly under their linear ODE, solved
   exactly with the matrix exponential (coupled states are discretized
   together).  At instant k, impulses are applied as state jumps in dependency
@@ -287,8 +289,9 @@ class GraphSimulator:
     def run(self, inputs: np.ndarray, record: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
         """Simulate ``inputs`` (N, T, input_dim).
 
-        Returns ``outputs`` (N, T, output_dim) sampled after each step, and for
-        every node named in ``record`` its output ``out_<name>`` (N, T, n).
+        Returns ``outputs`` (N, T, output_dim) sampled after each step, for
+        every node named in ``record`` its output ``out_<name>`` (N, T, n) and,
+        for neuron nodes, its voltage after the step ``v_<name>`` (after reset).
         """
         inputs = np.asarray(inputs, dtype=np.float64)
         if inputs.ndim != 3 or inputs.shape[2] != self.net.input_dim:
@@ -298,7 +301,9 @@ class GraphSimulator:
         prev: dict[str, np.ndarray] = {}
         delay_buf: dict[str, list[np.ndarray]] = {}
         outs = np.zeros((n_samples, steps, self.net.output_dim))
-        recs = {name: np.zeros((n_samples, steps, node_sizes(self.net.nodes[name])[1])) for name in record}
+        recs = {f"out_{name}": np.zeros((n_samples, steps, node_sizes(self.net.nodes[name])[1])) for name in record}
+        recs.update({f"v_{name}": np.zeros((n_samples, steps, self.systems[name][0]))
+                     for name in record if name in self.systems})
         for t in range(steps):
             u = inputs[:, t]
             x = x @ self.phi.T + self.gamma_c
@@ -326,9 +331,11 @@ class GraphSimulator:
                     cur[name] = self._delay(name, node, imp, delay_buf)
             outs[:, t] = np.concatenate([self._sample(self.signals[n], x, u, cur) for n in self.net.outputs], 1)
             for name in record:
-                recs[name][:, t] = self._sample(self.signals[name], x, u, cur)
+                recs[f"out_{name}"][:, t] = self._sample(self.signals[name], x, u, cur)
+                if name in self.systems:
+                    recs[f"v_{name}"][:, t] = x @ self._voltage_rows(name).T
             prev = cur
-        return {"outputs": outs, **{f"out_{k}": v for k, v in recs.items()}}
+        return {"outputs": outs, **recs}
 
     def _sample(self, sig: _Signal, x: np.ndarray, u: np.ndarray, cur: dict[str, np.ndarray]) -> np.ndarray:
         """Value of a signal at the current instant (continuous part plus this step's impulses)."""
@@ -343,7 +350,7 @@ class GraphSimulator:
         n, s, _, gain, _, vi = self.systems[name]
         sl = self.state_slices[name]
         view = x[:, sl].reshape(x.shape[0], n, s)
-        view += imp[:, :, None] * gain[None]
+        view += (imp * self.dt)[:, :, None] * gain[None]
         if not isinstance(node, SPIKING_TYPES):
             x[:, sl] = view.reshape(x.shape[0], -1)
             return None

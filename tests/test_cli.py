@@ -74,7 +74,8 @@ def _toy_task(path: Path, n: int = 64) -> None:
 
 def test_train_writes_a_checkpoint_that_learned(tmp_path):
     _toy_task(tmp_path / "toy.npz")
-    result = run("train", str(tmp_path / "toy.npz"), "--neurons", "8,8", "--blocks", "2,2", "--epochs", "10", "--batch-size", "8",
+    result = run("train", str(tmp_path / "toy.npz"), "--neurons", "8,8", "--blocks", "2,2", "--epochs", "10",
+                 "--batch-size", "8",
                  "--lr", "0.02", "--eta", "0.05,0.5", "--val-fraction", "0.25", "-o", str(tmp_path / "t.s5rf"))
     assert result.exit_code == 0, result.output
     assert "epoch 10/10" in result.stderr
@@ -128,3 +129,61 @@ def test_train_rejects_unlabelled_data(tmp_path):
     np.savez(tmp_path / "d.npz", inputs=np.zeros((4, 5, 3), np.float32))
     result = run("train", str(tmp_path / "d.npz"), "-o", str(tmp_path / "m.s5rf"))
     assert_bad_input(result, "labels")
+
+
+def _nir_file(path: Path, nodes: dict, edges: list) -> Path:
+    import nir
+
+    nir.write(path, nir.NIRGraph(nodes=nodes, edges=edges, metadata={"dt": 1e-3}, type_check=False))
+    return path
+
+
+def test_export_nir_round_trip_through_cli(tmp_path):
+    from s5rf_deploy.demo import model_path
+
+    assert run("export-nir", str(model_path()), "-o", str(tmp_path / "demo.nir")).exit_code == 0
+    from s5rf_deploy.demo import digits
+
+    test = digits.load_split("test").head(20)
+    np.savez(tmp_path / "d.npz", inputs=test.inputs, labels=test.labels)
+    for name, model in (("a", str(model_path())), ("b", str(tmp_path / "demo.nir"))):
+        result = run("simulate", model, "--input", str(tmp_path / "d.npz"), "-o", str(tmp_path / f"{name}.npz"))
+        assert result.exit_code == 0, result.output
+    result = run("simulate", str(tmp_path / "demo.nir"), "--backend", "nir", "--input", str(tmp_path / "d.npz"),
+                 "-o", str(tmp_path / "c.npz"))
+    assert result.exit_code == 0, result.output
+    a, b, c = (np.load(tmp_path / f"{n}.npz") for n in "abc")
+    assert np.abs(a["readout"] - b["readout"]).max() == 0
+    assert np.abs(a["readout"] - c["readout"]).max() < 1e-9
+
+
+def test_bad_nir_files_exit_2(tmp_path):
+    import nir
+
+    np.savez(tmp_path / "in.npz", inputs=np.zeros((1, 5, 1), np.float32))
+    lif = nir.LIF(tau=np.array([0.01]), r=np.array([1.0]), v_leak=np.array([0.0]), v_threshold=np.array([1.0]))
+    cases = {
+        "cycle": (_nir_file(tmp_path / "cycle.nir", {"a": lif, "w": nir.Linear(weight=np.eye(1)),
+                                                     "output": nir.Output(output_type=np.array([1]))},
+                            [("a", "w"), ("w", "a"), ("a", "output")]), "no Input"),
+        "unsupported": (_nir_file(tmp_path / "conv.nir", {
+            "input": nir.Input(input_type=np.array([1])),
+            "pool": nir.SumPool2d(kernel_size=np.array([2, 2]), stride=np.array([1, 1]), padding=np.array([0, 0])),
+            "output": nir.Output(output_type=np.array([1]))}, [("input", "pool"), ("pool", "output")]),
+            "'pool' has type SumPool2d"),
+    }
+    good = _nir_file(tmp_path / "good.nir", {"input": nir.Input(input_type=np.array([1])), "lif": lif,
+                                             "output": nir.Output(output_type=np.array([1]))},
+                     [("input", "lif"), ("lif", "output")])
+    raw = good.read_bytes()
+    (tmp_path / "trunc.nir").write_bytes(raw[: len(raw) // 2])
+    (tmp_path / "junk.nir").write_bytes(b"junk" * 100)
+    cases["truncated"] = (tmp_path / "trunc.nir", "not a readable NIR file")
+    cases["junk"] = (tmp_path / "junk.nir", "not a readable NIR file")
+    for path, message in cases.values():
+        result = run("simulate", str(path), "--input", str(tmp_path / "in.npz"), "-o", str(tmp_path / "r.npz"))
+        assert_bad_input(result, message)
+        result = run("export-nir", str(path), "-o", str(tmp_path / "x.nir"))
+        assert_bad_input(result, message)
+    assert not (tmp_path / "r.npz").exists() and not (tmp_path / "x.nir").exists()
+    assert run("simulate", str(good), "--input", str(tmp_path / "in.npz"), "-o", str(tmp_path / "r.npz")).exit_code == 0
