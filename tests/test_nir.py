@@ -282,3 +282,23 @@ def test_lif_norse_reproduces_exact_trace():
     assert np.abs(v[:first] - exact[:first, 1]).max() < 1e-12
     bound = 1 - np.exp(-1e-4 / float(np.float32(0.0025)))
     assert np.abs(v - exact[:, 1]).max() <= bound
+
+
+REFERENCE = Path(__file__).parent / "data" / "reference"
+
+
+@pytest.mark.parametrize("name", ["demo", "dirac_keepimag", "zoh_vmix", "skip4"])
+def test_demo_and_fixture_models_round_trip_exactly(tmp_path, name):
+    from s5rf_deploy.checkpoint import load_checkpoint
+    from s5rf_deploy.converters.equinox import load_reference
+    from s5rf_deploy.demo import model_path
+
+    model = load_checkpoint(model_path()) if name == "demo" else \
+        load_reference(REFERENCE / f"{name}.eqx", REFERENCE / f"{name}.json")
+    net = network_from_model(model)
+    write_nir(to_nir(net), tmp_path / "m.nir")
+    back = load_nir(tmp_path / "m.nir")
+    u = torch.from_numpy(random_spikes(4, 60, net.input_dim, seed=3)).double()
+    with torch.no_grad():
+        diff = (model_from_network(net)(u).logprobs - model_from_network(back)(u).logprobs).abs().max()
+    assert diff.item() <= 1e-12
