@@ -17,6 +17,7 @@ Examples:
   s5rf-deploy train data.npz --neurons 64,64 --blocks 8,8 -o model.s5rf
   s5rf-deploy simulate model.s5rf --input data.npz --record spikes -o run.npz
   s5rf-deploy export-nir model.s5rf -o model.nir
+  s5rf-deploy quantize model.s5rf --profile loihi2 --calibrate train.npz -o model.fxp
 """
 
 
@@ -174,9 +175,13 @@ def _read_json(path: str) -> dict:
 @click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False),
               help=".npz with inputs (N,T,H) and optional labels (N,).")
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="Config JSON for a reference .eqx model.")
-@click.option("--backend", type=click.Choice(["torch", "nir"]), default=None,
-              help="torch: PyTorch float64 (S5-RF models, the default); nir: exact NIR-graph simulator "
-                   "(any supported graph, the default for standard NIR files).")
+@click.option("--backend", type=click.Choice(["torch", "nir", "stepper"]), default=None,
+              help="torch: PyTorch float64 (S5-RF models); nir: exact NIR-graph simulator (any supported graph); "
+                   "stepper: bit-accurate fixed-point reference.  Default: stepper for --precision fixed, else "
+                   "torch for S5-RF models and nir for other graphs.")
+@click.option("--precision", type=click.Choice(["float", "fixed"]), default=None,
+              help="fixed needs a .fxp artifact or quantizes on the fly for --profile (default: fixed for .fxp).")
+@click.option("--profile", default="loihi2", show_default=True, help="Hardware profile name or TOML path.")
 @click.option("--dt", type=float, help="Sampling period for NIR graphs without dt metadata.")
 @click.option("--as-graph", is_flag=True, help="Treat an s5rf-deploy NIR file as a plain graph.")
 @click.option("--samples", type=click.IntRange(min=1), help="Only the first N samples.")
@@ -186,38 +191,69 @@ def _read_json(path: str) -> dict:
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Result .npz to write.")
 @click.pass_context
 def simulate(ctx: click.Context, model: str, input_path: str, config: str | None, backend: str | None,
-             dt: float | None, as_graph: bool, samples: int | None, record: tuple[str, ...], batch_size: int,
-             output: str) -> None:
+             precision: str | None, profile: str, dt: float | None, as_graph: bool, samples: int | None,
+             record: tuple[str, ...], batch_size: int, output: str) -> None:
     """Run MODEL on the inputs of a dataset file and write readouts and predictions.
 
     \b
     Examples:
       s5rf-deploy simulate model.s5rf --input test.npz --record spikes -o run.npz
       s5rf-deploy simulate braille.nir --dt 1e-4 --input braille.npz -o run.npz
+      s5rf-deploy simulate model.fxp --input test.npz --record spikes -o fixed.npz
     """
     from s5rf_deploy.dataset import load_dataset
     from s5rf_deploy.errors import S5RFError
-    from s5rf_deploy.loading import load_network
+    from s5rf_deploy.fxp_network import FxpNetwork
+    from s5rf_deploy.loading import load_any
     from s5rf_deploy.network import S5RFNetwork
-    from s5rf_deploy.simulation import simulate_graph, simulate_network_as_graph, simulate_torch, write_run
+    from s5rf_deploy.simulation import (
+        simulate_fixed,
+        simulate_graph,
+        simulate_network_as_graph,
+        simulate_torch,
+        write_run,
+    )
 
-    net = load_network(model, config, dt=dt, as_graph=as_graph)
+    net = load_any(model, config, dt=dt, as_graph=as_graph)
+    is_fxp = isinstance(net, FxpNetwork)
+    precision = precision or ("fixed" if is_fxp or backend == "stepper" else "float")
+    if is_fxp and precision == "float":
+        raise S5RFError(f"{model}: a fixed-point artifact has no float model; give the float model instead")
     is_rf = isinstance(net, S5RFNetwork)
+    if precision == "fixed":
+        if backend not in (None, "stepper"):
+            raise S5RFError(f"--precision fixed runs on the stepper backend, not {backend!r}")
+        backend = "stepper"
     backend = backend or ("torch" if is_rf else "nir")
     data = load_dataset(input_path).head(samples)
     data.check_width(net.input_dim, input_path)
     progress = _progress(ctx, "simulate")
-    if backend == "torch":
+    if precision == "fixed":
+        if not is_fxp:
+            if not is_rf:
+                raise S5RFError(f"{model}: fixed point is available for S5-RF networks only")
+            from s5rf_deploy.hw_profiles import load_profile
+
+            from s5rf_deploy.quantize import quantize
+
+            net, _ = quantize(net, load_profile(profile))
+        run = simulate_fixed(net, data.inputs, record, batch_size, progress)
+    elif backend == "torch":
         if not is_rf:
             raise S5RFError(f"{model}: the torch backend runs S5-RF networks; use --backend nir for this graph")
         run = simulate_torch(net, data.inputs, record, batch_size, progress)
+    elif backend == "stepper":
+        raise S5RFError("the stepper backend runs fixed point (--precision fixed)")
     elif is_rf:
         run = simulate_network_as_graph(net, data.inputs, record, batch_size, progress)
     else:
         run = simulate_graph(net, data.inputs, record, batch_size, progress, dt)
     write_run(run, output)
-    payload = {"output": output, "samples": len(data), "backend": backend}
-    text = f"wrote {output}: {len(data)} samples, backend {backend}"
+    payload = {"output": output, "samples": len(data), "backend": backend, "precision": precision}
+    text = f"wrote {output}: {len(data)} samples, backend {backend} ({precision})"
+    if "saturation" in run:
+        payload["saturation"] = int(run["saturation"].sum())
+        text += f", {int(run['saturation'].sum())} saturated updates"
     if data.labels is not None:
         acc = float((run["predictions"] == data.labels).mean())
         payload["accuracy"] = acc
@@ -255,6 +291,62 @@ def export_nir(ctx: click.Context, model: str, config: str | None, dt: float | N
         what = f"{len(net.nodes)} nodes"
     write_nir(graph, output)
     _report(ctx, {"output": output, "nodes": len(graph.nodes)}, f"wrote {output}: {what}")
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--profile", default="loihi2", show_default=True, help="Hardware profile name or TOML path.")
+@click.option("--config", "config", type=click.Path(dir_okay=False), help="Config JSON for a reference .eqx model.")
+@click.option("--calibrate", "calibrate", type=click.Path(dir_okay=False),
+              help=".npz whose inputs choose the state scales (and measure agreement).")
+@click.option("--calibration-samples", default=256, show_default=True, help="Use at most this many samples.")
+@click.option("--digits", default=2, show_default=True, type=click.IntRange(1, 4),
+              help="Synapses per connection (each adds ~7 weight bits and the same synaptic memory).")
+@click.option("--max-steps", default=1000, show_default=True,
+              help="Sequence length the readout must hold without calibration (worst case).")
+@click.option("--allow-overflow", is_flag=True, help="Write the artifact even if it does not fit or overflows.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Also write the report as JSON.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Fixed-point .fxp to write.")
+@click.pass_context
+def quantize(ctx: click.Context, model: str, profile: str, config: str | None, calibrate: str | None,
+             calibration_samples: int, digits: int, max_steps: int, allow_overflow: bool, report_path: str | None,
+             output: str) -> None:
+    """Quantize MODEL for a hardware profile and write a fixed-point artifact.
+
+    \b
+    Example:
+      s5rf-deploy quantize model.s5rf --profile loihi2 --calibrate train.npz -o model.fxp
+    """
+    from s5rf_deploy.hw_profiles import load_profile
+
+    from s5rf_deploy.atomic import atomic_path
+    from s5rf_deploy.dataset import load_dataset
+    from s5rf_deploy.errors import S5RFError
+    from s5rf_deploy.fxp_network import save_fxp
+    from s5rf_deploy.loading import load_network
+    from s5rf_deploy.network import S5RFNetwork
+    from s5rf_deploy.quantize import check_fits
+    from s5rf_deploy.quantize import quantize as run_quantize
+    from s5rf_deploy.report_text import quantization_table
+
+    prof = load_profile(profile)
+    net = load_network(model, config)
+    if not isinstance(net, S5RFNetwork):
+        raise S5RFError(f"{model}: quantization is available for S5-RF networks only")
+    calib = None
+    if calibrate:
+        data = load_dataset(calibrate).head(calibration_samples)
+        data.check_width(net.input_dim, calibrate)
+        calib = data.inputs
+    fxp, report = run_quantize(net, prof, calib, max_steps=max_steps, digits=digits)
+    check_fits(report, allow_overflow)
+    save_fxp(fxp, output)
+    payload = {"output": output, "profile": prof.name, "layers": report.layers, "readout": report.readout,
+               "resources": report.resources, "calibration": report.calibration, "overflow": report.overflow}
+    if report_path:
+        with atomic_path(report_path) as tmp:
+            tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+    _report(ctx, payload, quantization_table(report, prof.name) + f"\nwrote {output}")
 
 
 @main.command()

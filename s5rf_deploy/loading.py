@@ -38,3 +38,14 @@ def load_network(path: str | os.PathLike, config: str | os.PathLike | None = Non
     if kind is None:
         raise FormatError(f"{p}: not a model file this tool can read")
     raise FormatError(f"{p}: holds a {kind!r}, not a float model")
+
+
+def load_any(path: str | os.PathLike, config: str | os.PathLike | None = None, dt: float | None = None,
+             as_graph: bool = False):
+    """Like :func:`load_network`, but a fixed-point artifact loads as an :class:`FxpNetwork`."""
+    from s5rf_deploy import fxp_network
+
+    p = Path(path)
+    if p.is_file() and p.suffix not in (".nir", ".eqx") and container.peek_kind(p) == fxp_network.KIND:
+        return fxp_network.load_fxp(p)
+    return load_network(path, config, dt=dt, as_graph=as_graph)

@@ -91,6 +91,22 @@ def simulate_network_as_graph(net: S5RFNetwork, inputs: np.ndarray, record: Iter
     return _finish({k: [v] for k, v in renamed.items()})
 
 
+def simulate_fixed(net, inputs: np.ndarray, record: Iterable[str] = (), batch_size: int = 256,
+                   progress: Callable | None = None) -> dict[str, np.ndarray]:
+    """The bit-accurate stepper: integer readout accumulators, spikes, states (re, im) and saturations."""
+    from s5rf_deploy.stepper import Stepper
+
+    res = Stepper(net).run(inputs, record, batch_size, progress)
+    run = {"readout": res.readout, "predictions": res.predictions,
+           "saturation": np.array([res.saturation[k] for k in sorted(res.saturation)], np.int64),
+           "saturation_names": np.array(sorted(res.saturation))}
+    for i, s in enumerate(res.spikes or []):
+        run[f"spikes_{i}"] = s
+    for i, x in enumerate(res.states or []):
+        run[f"states_{i}"] = x
+    return run
+
+
 def write_run(run: dict[str, np.ndarray], path: str | os.PathLike) -> None:
     """Write a run's arrays atomically as ``.npz``."""
     with atomic_path(path) as tmp, open(tmp, "wb") as f:

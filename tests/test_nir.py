@@ -289,8 +289,9 @@ REFERENCE = Path(__file__).parent / "data" / "reference"
 
 @pytest.mark.parametrize("name", ["demo", "dirac_keepimag", "zoh_vmix", "skip4"])
 def test_demo_and_fixture_models_round_trip_exactly(tmp_path, name):
-    from s5rf_deploy.checkpoint import load_checkpoint
     from s5rf_deploy.converters.equinox import load_reference
+
+    from s5rf_deploy.checkpoint import load_checkpoint
     from s5rf_deploy.demo import model_path
 
     model = load_checkpoint(model_path()) if name == "demo" else \
