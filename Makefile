@@ -30,6 +30,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/forward.py
+	$(PY) benchmarks/stepper.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -109,32 +109,28 @@ def _pow2_scale(limit: float, largest: float) -> int:
 
 
 def _calibrate(net: S5RFNetwork, inputs: np.ndarray | None) -> tuple[list[float], float | None, dict]:
-    """Largest |state| per layer (of z and, with V mixing, of x) and largest |sum_t y| on calibration data."""
+    """Largest |state| per layer (of z and, with V mixing, of x = V z) and largest |sum_t y| on calibration data."""
     if inputs is None:
         return [], None, {}
     model = model_from_network(net)
     peaks = np.zeros(len(net.layers))
-    mixed_peaks = np.zeros(len(net.layers))
     readout_peak = 0.0
+
+    def peak(x: torch.Tensor) -> float:
+        return float(torch.maximum(x.real.abs(), x.imag.abs()).max())
+
     with torch.no_grad():
         for start in range(0, len(inputs), 128):
-            batch = torch.from_numpy(inputs[start:start + 128]).double()
-            cur = batch
-            for i, layer in enumerate(model.layers):
-                lam_bar, gain = layer.discretized()
-                from s5rf_deploy.scan import linear_scan
-
-                z = linear_scan(lam_bar, layer.current(cur) * gain)
-                peaks[i] = max(peaks[i], float(torch.maximum(z.real.abs(), z.imag.abs()).max()))
-                x = z @ layer.V.to(z.dtype).T if layer.V is not None else z
-                mixed_peaks[i] = max(mixed_peaks[i], float(torch.maximum(x.real.abs(), x.imag.abs()).max()))
-                s = layer.fire(x)
-                cur = s + cur if net.layers[i].skip else s
-            y = model(batch).readout
-            readout_peak = max(readout_peak, float(y.sum(dim=1).abs().max()), float(y.abs().max()))
+            out = model(torch.from_numpy(inputs[start:start + 128]).double(), record_states=True)
+            for i, (layer, x) in enumerate(zip(model.layers, out.states, strict=True)):
+                peaks[i] = max(peaks[i], peak(x))
+                if layer.V is not None:  # x = z V^T, so z^T = V^-1 x^T
+                    flat = x.reshape(-1, x.shape[-1]).T
+                    peaks[i] = max(peaks[i], peak(torch.linalg.solve(layer.V.to(x.dtype), flat)))
+            readout_peak = max(readout_peak, float(out.readout.sum(dim=1).abs().max()), float(out.readout.abs().max()))
     info = {"samples": int(len(inputs)), "steps": int(inputs.shape[1]), "state_peaks": peaks.tolist(),
             "readout_peak": readout_peak}
-    return list(np.maximum(peaks, mixed_peaks)), readout_peak, info
+    return list(peaks), readout_peak, info
 
 
 def _layer_sources(net: S5RFNetwork) -> list[list[int]]:
@@ -198,7 +194,8 @@ def quantize(net: S5RFNetwork, profile: HardwareProfile, calibration: np.ndarray
         where = f"layer {i}"
         syn_re = _synapses(dig_re, shift, links, "spikes", profile, where, report)
         syn_im = _synapses(dig_im, shift, links, "spikes", profile, where, report)
-        err = np.abs((_effective(syn_re, shift, links[0][0]) + 1j * _effective(syn_im, shift, links[0][0])) / scale - m)
+        implemented = _effective(syn_re, shift, links[0][0]) + 1j * _effective(syn_im, shift, links[0][0])
+        err = np.abs(implemented / scale - m)
         graded = layer.mixing is not None
         threshold = int(round(layer.threshold * scale))
         payload_shift = _payload_shift(layer.mixing, profile, digits) if graded else 0

@@ -44,37 +44,56 @@ class StepperResult:
         return self.readout.argmax(-1)
 
 
-def _value_bound(net: FxpNetwork, syn: Synapse) -> int:
+def _value_bound(net: FxpNetwork, source: int) -> int:
     """Largest magnitude a source sends: 1 for spikes, the shifted state range for graded payloads."""
-    if syn.source == INPUT or net.stages[syn.source].spike != "graded":
+    if source == INPUT or net.stages[source].spike != "graded":
         return 1
     payload_max = (1 << (net.profile.spikes["payload_bits"] - 1)) - 1
-    return min(payload_max, net.profile.state_max >> net.stages[syn.source].payload_shift)
+    return min(payload_max, net.profile.state_max >> net.stages[source].payload_shift)
 
 
-class _Link:
-    """A synapse in flight: its matmul precision and its delay line."""
+class _Port:
+    """All synapses into one population, evaluated with as few exact matrix products as possible.
 
-    def __init__(self, net: FxpNetwork, syn: Synapse) -> None:
-        self.syn = syn
-        bound = int(np.abs(syn.weights).sum(axis=1).max(initial=0)) * _value_bound(net, syn)
-        if bound >= LAVA_ACCUMULATOR_LIMIT:
-            raise S5RFError(f"synapse from stage {syn.source}: accumulations up to {bound} overflow Lava's "
-                            f"32-bit accumulator; quantize with smaller weights or payloads")
-        self.dtype = np.float32 if bound < 2**24 else np.float64
-        self.w_t = syn.weights.T.astype(self.dtype)
-        self.line: deque[np.ndarray] = deque()
+    Lava runs one ``Dense`` per synapse, each with its own floor shift.  For
+    synapses with ``weight_exp >= 0`` the shift is exact, so synapses that share
+    weights, exponent and source part are evaluated once on the sum of their
+    (delayed) source values.  Synapses with a negative exponent read their own
+    source.  Blocks that read the same input share one matrix product, split
+    by columns before shifting, so every block keeps its own accumulator.
+    """
 
-    def reset(self, n: int) -> None:
-        zeros = np.zeros((n, self.syn.weights.shape[0]), np.int64)
-        self.line = deque([zeros] * (self.syn.delay + 1))
+    def __init__(self, net: FxpNetwork, targets: list[tuple[int, Synapse]], size: int) -> None:
+        for _, syn in targets:
+            bound = int(np.abs(syn.weights).sum(axis=1).max(initial=0)) * _value_bound(net, syn.source)
+            if bound >= LAVA_ACCUMULATOR_LIMIT:
+                raise S5RFError(f"synapse from stage {syn.source}: accumulations up to {bound} overflow Lava's "
+                                f"32-bit accumulator; quantize with smaller weights or payloads")
+        self.size = size
+        merged: dict[tuple, list[Synapse]] = {}
+        for slot, syn in targets:
+            key = (slot, syn.weight_exp, syn.part, syn.weights.tobytes()) if syn.weight_exp >= 0 else (slot, id(syn))
+            merged.setdefault(key, []).append(syn)
+        feeds: dict[tuple, list[tuple[int, int, np.ndarray]]] = {}
+        for key, members in merged.items():
+            feed = (tuple(sorted((m.source, m.delay) for m in members)), members[0].part)
+            feeds.setdefault(feed, []).append((key[0], members[0].weight_exp, members[0].weights))
+        self.products = []
+        for (feed, part), blocks in feeds.items():
+            stacked = np.concatenate([w for _, _, w in blocks])
+            bound = int(np.abs(stacked).sum(axis=1).max()) * sum(_value_bound(net, src) for src, _ in feed)
+            dtype = np.float32 if bound < 2**24 else np.float64 if bound < 2**53 else np.int64
+            self.products.append((feed, part, stacked.T.astype(dtype), [(slot, exp) for slot, exp, _ in blocks]))
 
-    def push(self, source: np.ndarray) -> None:
-        acc = (source.astype(self.dtype) @ self.w_t).astype(np.int64)
-        self.line.append(fx.dense_output(acc, self.syn.weight_exp))
-
-    def pop(self) -> np.ndarray:
-        return self.line.popleft()
+    def inputs(self, history: dict, n: int, slots: int) -> list[np.ndarray]:
+        """The summed synaptic input of each slot (e.g. re and im) at this step."""
+        out = [np.zeros((n, self.size), np.int64) for _ in range(slots)]
+        for feed, part, w_t, rows in self.products:
+            x = sum(history[(src, part)][-1 - delay] for src, delay in feed)
+            acc = (x.astype(w_t.dtype) @ w_t).astype(np.int64)
+            for j, (slot, exp) in enumerate(rows):
+                out[slot] += fx.dense_output(acc[:, j * self.size:(j + 1) * self.size], exp)
+        return out
 
 
 def check_spike_inputs(inputs: np.ndarray, width: int) -> np.ndarray:
@@ -92,18 +111,14 @@ class Stepper:
 
     def __init__(self, net: FxpNetwork) -> None:
         self.net = net
-        self.stage_links = [([_Link(net, s) for s in st.inputs_re], [_Link(net, s) for s in st.inputs_im])
-                            for st in net.stages]
-        self.readout_links = [_Link(net, s) for s in net.readout.inputs]
+        self.ports = [_Port(net, [(0, syn) for syn in st.inputs_re] + [(1, syn) for syn in st.inputs_im], st.size)
+                      for st in net.stages]
+        self.readout_port = _Port(net, [(0, syn) for syn in net.readout.inputs], net.num_classes)
+        synapses = [syn for st in net.stages for syn in st.inputs_re + st.inputs_im] + list(net.readout.inputs)
+        self.history_length = max(syn.delay for syn in synapses) + 1
         self.limit = net.profile.state_max
         self.decay_bits = net.profile.decay["bits"]
         self.rounding = net.profile.decay["rounding"]
-
-    def _all_links(self) -> Iterable[_Link]:
-        for re_links, im_links in self.stage_links:
-            yield from re_links
-            yield from im_links
-        yield from self.readout_links
 
     def run(self, inputs: np.ndarray, record: Iterable[str] = (), batch_size: int = 256,
             progress: Callable | None = None) -> StepperResult:
@@ -114,67 +129,56 @@ class Stepper:
         starts = range(0, inputs.shape[0], batch_size)
         for start in progress(starts) if progress else starts:
             parts.append(self._run_batch(inputs[start:start + batch_size], record))
-        sat: dict[str, int] = {}
-        for p in parts:
-            for k, v in p.saturation.items():
-                sat[k] = sat.get(k, 0) + v
+        sat = {k: sum(p.saturation[k] for p in parts) for k in parts[0].saturation}
 
-        def cat(field: str):
-            if getattr(parts[0], field) is None:
-                return None
-            return [np.concatenate([getattr(p, field)[i] for p in parts]) for i in range(len(getattr(parts[0], field)))]
+        def cat(name: str) -> list[np.ndarray] | None:
+            traces = [getattr(p, name) for p in parts]
+            return None if traces[0] is None else [np.concatenate(t) for t in zip(*traces, strict=True)]
 
         return StepperResult(np.concatenate([p.readout for p in parts]), cat("spikes"), cat("states"), sat)
 
     def _run_batch(self, u: np.ndarray, record: set[str]) -> StepperResult:
         net = self.net
         n, steps, _ = u.shape
-        for link in self._all_links():
-            link.reset(n)
+        keys = [(INPUT, "spikes")] + [(k, part) for k, st in enumerate(net.stages)
+                                      for part in (("re", "im") if st.spike == "graded" else ("spikes",))]
+        width = {INPUT: net.input_dim} | {k: st.size for k, st in enumerate(net.stages)}
+        history = {key: deque([np.zeros((n, width[key[0]]), np.float32)] * self.history_length,
+                              maxlen=self.history_length) for key in keys}
         re = [np.zeros((n, st.size), np.int64) for st in net.stages]
         im = [np.zeros((n, st.size), np.int64) for st in net.stages]
-        sat = {f"stage{k}": 0 for k in range(len(net.stages))}
-        sat["readout"] = 0
-        classes = net.num_classes
-        lif_u = np.zeros((n, classes), np.int64)
-        lif_v = np.zeros((n, classes), np.int64)
+        sat = {f"stage{k}": 0 for k in range(len(net.stages))} | {"readout": 0}
+        lif_u = np.zeros((n, net.num_classes), np.int64)
+        lif_v = np.zeros((n, net.num_classes), np.int64)
         spikes = [np.zeros((n, steps, net.stages[s].size), np.uint8) for s in net.layer_stages] \
             if "spikes" in record else None
         states = [np.zeros((n, steps, net.stages[s].size, 2), np.int64) for s in net.state_stages] \
             if "states" in record else None
         zeros_in = np.zeros((n, net.input_dim), np.float32)
+        payload_bits = net.profile.spikes["payload_bits"]
         for step in range(steps + net.latency):
-            outputs: dict[tuple[int, str], np.ndarray] = {(INPUT, "spikes"): u[:, step] if step < steps else zeros_in}
+            # every population reads what its synapses computed from earlier steps ...
+            stage_inputs = [port.inputs(history, n, 2) for port in self.ports]
+            (a_in,) = self.readout_port.inputs(history, n, 1)
+            # ... then updates, and its output joins the history for later steps
+            history[(INPUT, "spikes")].append(u[:, step] if step < steps else zeros_in)
             for k, st in enumerate(net.stages):
-                re_links, im_links = self.stage_links[k]
-                in_re = sum((lk.pop() for lk in re_links), np.zeros((n, st.size), np.int64))
-                in_im = sum((lk.pop() for lk in im_links), np.zeros((n, st.size), np.int64))
-                re[k], im[k], saturated = fx.rf_update(re[k], im[k], st.decay_re, st.decay_im, in_re, in_im,
+                re[k], im[k], saturated = fx.rf_update(re[k], im[k], st.decay_re, st.decay_im, *stage_inputs[k],
                                                        st.input_shift, self.decay_bits, self.rounding, self.limit)
                 sat[f"stage{k}"] += int(saturated.sum())
                 if st.spike == "graded":
-                    payload_bits = net.profile.spikes["payload_bits"]
-                    outputs[(k, "re")] = fx.graded_payload(re[k], st.payload_shift, payload_bits)[0]
-                    outputs[(k, "im")] = fx.graded_payload(im[k], st.payload_shift, payload_bits)[0]
+                    history[(k, "re")].append(fx.graded_payload(re[k], st.payload_shift, payload_bits)[0])
+                    history[(k, "im")].append(fx.graded_payload(im[k], st.payload_shift, payload_bits)[0])
                 else:
-                    outputs[(k, "spikes")] = fx.rf_spikes(re[k], im[k], st.threshold, st.spike)
+                    history[(k, "spikes")].append(fx.rf_spikes(re[k], im[k], st.threshold, st.spike))
                 t = step - net.depth(k)
                 if 0 <= t < steps:
                     if spikes is not None and k in net.layer_stages:
-                        spikes[net.layer_stages.index(k)][:, t] = outputs[(k, "spikes")]
+                        spikes[net.layer_stages.index(k)][:, t] = history[(k, "spikes")][-1]
                     if states is not None and k in net.state_stages:
-                        i = net.state_stages.index(k)
-                        states[i][:, t, :, 0] = re[k]
-                        states[i][:, t, :, 1] = im[k]
-            a_in = sum((lk.pop() for lk in self.readout_links), np.zeros((n, classes), np.int64))
+                        states[net.state_stages.index(k)][:, t] = np.stack([re[k], im[k]], -1)
             lif_u, lif_v, overflow = fx.lif_update(lif_u, lif_v, a_in, net.readout.du, 0)
             fired = fx.lif_spikes(lif_v, net.readout.vth_mantissa)
             lif_v = np.where(fired, 0, lif_v)
             sat["readout"] += int(overflow.sum() + fired.sum())
-            for k in range(len(net.stages)):
-                re_links, im_links = self.stage_links[k]
-                for lk in re_links + im_links:
-                    lk.push(outputs[(lk.syn.source, lk.syn.part)])
-            for lk in self.readout_links:
-                lk.push(outputs[(lk.syn.source, lk.syn.part)])
         return StepperResult(lif_v, spikes, states, sat)

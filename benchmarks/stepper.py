@@ -1,0 +1,82 @@
+"""Throughput of the fixed-point reference stepper against the float PyTorch forward.
+
+SSC-size network: 4 x 512 RF neurons (16 blocks), 140 inputs, 35 classes,
+T = 250, dirac, keep_imag, random input spikes at 5 %.  The random network's
+input weights are scaled so that every layer fires (a silent network would
+flatter the timings).  Prints a table and writes ``benchmarks/results/stepper.json``.
+Usage: ``python benchmarks/stepper.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from s5rf_deploy.hw_profiles import load_profile
+
+from s5rf_deploy.config import ModelConfig
+from s5rf_deploy.model import S5RFModel
+from s5rf_deploy.network import model_from_network, network_from_model
+from s5rf_deploy.quantize import quantize
+from s5rf_deploy.stepper import Stepper
+
+SSC = dict(input_dim=140, output_dim=35, num_neurons=(512,) * 4, num_blocks=(16,) * 4,
+           discretization="dirac", keep_imag=True)
+INPUT_GAIN = 8.0
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=250)
+    parser.add_argument("--big-batch", type=int, default=256)
+    parser.add_argument("--quick", action="store_true", help="T = 50 and batch 64 (a smoke run)")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "stepper.json"))
+    args = parser.parse_args()
+    steps, big = (50, 64) if args.quick else (args.steps, args.big_batch)
+    torch.manual_seed(0)
+    model = S5RFModel(ModelConfig(**SSC))
+    with torch.no_grad():
+        for layer in model.layers:
+            layer.B.mul_(INPUT_GAIN)
+    net = network_from_model(model)
+    rng = np.random.default_rng(0)
+    inputs = (rng.random((big, steps, 140)) < 0.05).astype(np.float32)
+    fxp, report = quantize(net, load_profile("loihi2"), inputs[:16])
+    stepper = Stepper(fxp)
+    rates = report.calibration["agreement"]
+    cases = {}
+    for name, batch in (("stepper, batch 1", 1), (f"stepper, batch {big}", big)):
+        samples = inputs[:max(batch, 1) if batch > 1 else 4]
+        seconds = timed(lambda s=samples, b=batch: stepper.run(s, batch_size=b))
+        cases[name] = {"seconds": seconds, "sample_steps_per_s": samples.shape[0] * steps / seconds}
+    float_model = model_from_network(net, torch.float32)
+    with torch.no_grad():
+        seconds = timed(lambda: float_model(torch.from_numpy(inputs)))
+    cases[f"torch float32, batch {big}"] = {"seconds": seconds, "sample_steps_per_s": big * steps / seconds}
+    spike_rates = [float(r) for r in report.calibration.get("agreement", {}).get("spike_agreement", [])]
+    results = {"network": {k: list(v) if isinstance(v, tuple) else v for k, v in SSC.items()}, "steps": steps,
+               "torch": torch.__version__, "threads": torch.get_num_threads(), "machine": platform.machine(),
+               "spike_agreement_on_16_samples": spike_rates, "top1_agreement_on_16_samples": rates["top1_agreement"],
+               "cases": cases}
+    print(f"SSC-size S5-RF, T = {steps}, loihi2 profile, {torch.get_num_threads()} threads")
+    print(f"{'case':<28}{'seconds':>10}{'sample-steps/s':>18}")
+    for name, c in cases.items():
+        print(f"{name:<28}{c['seconds']:>10.3f}{c['sample_steps_per_s']:>18,.0f}")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
