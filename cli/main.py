@@ -175,10 +175,10 @@ def _read_json(path: str) -> dict:
 @click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False),
               help=".npz with inputs (N,T,H) and optional labels (N,).")
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="Config JSON for a reference .eqx model.")
-@click.option("--backend", type=click.Choice(["torch", "nir", "stepper"]), default=None,
+@click.option("--backend", type=click.Choice(["torch", "nir", "stepper", "lava"]), default=None,
               help="torch: PyTorch float64 (S5-RF models); nir: exact NIR-graph simulator (any supported graph); "
-                   "stepper: bit-accurate fixed-point reference.  Default: stepper for --precision fixed, else "
-                   "torch for S5-RF models and nir for other graphs.")
+                   "stepper: bit-accurate fixed-point reference; lava: Lava CPU backend, fixed point.  Default: "
+                   "stepper for --precision fixed, else torch for S5-RF models and nir for other graphs.")
 @click.option("--precision", type=click.Choice(["float", "fixed"]), default=None,
               help="fixed needs a .fxp artifact or quantizes on the fly for --profile (default: fixed for .fxp).")
 @click.option("--profile", default="loihi2", show_default=True, help="Hardware profile name or TOML path.")
@@ -216,14 +216,16 @@ def simulate(ctx: click.Context, model: str, input_path: str, config: str | None
 
     net = load_any(model, config, dt=dt, as_graph=as_graph)
     is_fxp = isinstance(net, FxpNetwork)
-    precision = precision or ("fixed" if is_fxp or backend == "stepper" else "float")
+    precision = precision or ("fixed" if is_fxp or backend in ("stepper", "lava") else "float")
     if is_fxp and precision == "float":
         raise S5RFError(f"{model}: a fixed-point artifact has no float model; give the float model instead")
     is_rf = isinstance(net, S5RFNetwork)
+    if backend == "lava" and precision == "float":
+        raise S5RFError("the lava backend runs fixed point (--precision fixed); float runs use torch or nir")
     if precision == "fixed":
-        if backend not in (None, "stepper"):
-            raise S5RFError(f"--precision fixed runs on the stepper backend, not {backend!r}")
-        backend = "stepper"
+        if backend not in (None, "stepper", "lava"):
+            raise S5RFError(f"--precision fixed runs on the stepper or lava backend, not {backend!r}")
+        backend = backend or "stepper"
     backend = backend or ("torch" if is_rf else "nir")
     data = load_dataset(input_path).head(samples)
     data.check_width(net.input_dim, input_path)
@@ -237,7 +239,7 @@ def simulate(ctx: click.Context, model: str, input_path: str, config: str | None
             from s5rf_deploy.quantize import quantize
 
             net, _ = quantize(net, load_profile(profile))
-        run = simulate_fixed(net, data.inputs, record, batch_size, progress)
+        run = simulate_fixed(net, data.inputs, record, batch_size, progress, backend)
     elif backend == "torch":
         if not is_rf:
             raise S5RFError(f"{model}: the torch backend runs S5-RF networks; use --backend nir for this graph")

@@ -92,14 +92,26 @@ def simulate_network_as_graph(net: S5RFNetwork, inputs: np.ndarray, record: Iter
 
 
 def simulate_fixed(net, inputs: np.ndarray, record: Iterable[str] = (), batch_size: int = 256,
-                   progress: Callable | None = None) -> dict[str, np.ndarray]:
-    """The bit-accurate stepper: integer readout accumulators, spikes, states (re, im) and saturations."""
-    from s5rf_deploy.stepper import Stepper
+                   progress: Callable | None = None, backend: str = "stepper") -> dict[str, np.ndarray]:
+    """Fixed point on the stepper or on Lava (``Loihi2SimCfg``, fixed_pt): integer readout
+    accumulators, spikes, states (re, im) and saturation counts."""
+    record = set(record)
+    if backend == "lava":
+        from s5rf_deploy.lava_build import LavaFixedRunner
 
-    res = Stepper(net).run(inputs, record, batch_size, progress)
-    run = {"readout": res.readout, "predictions": res.predictions,
-           "saturation": np.array([res.saturation[k] for k in sorted(res.saturation)], np.int64),
-           "saturation_names": np.array(sorted(res.saturation))}
+        res = LavaFixedRunner(net, inputs.shape[1]).run(inputs, record=bool(record), progress=progress)
+        if "spikes" not in record:
+            res.spikes = None
+        if "states" not in record:
+            res.states = None
+    else:
+        from s5rf_deploy.stepper import Stepper
+
+        res = Stepper(net).run(inputs, record, batch_size, progress)
+    run = {"readout": res.readout, "predictions": res.predictions}
+    if res.saturation:
+        run["saturation"] = np.array([res.saturation[k] for k in sorted(res.saturation)], np.int64)
+        run["saturation_names"] = np.array(sorted(res.saturation))
     for i, s in enumerate(res.spikes or []):
         run[f"spikes_{i}"] = s
     for i, x in enumerate(res.states or []):

@@ -37,7 +37,7 @@ class StepperResult:
     readout: np.ndarray  # int64 (N, C): final readout accumulators (LIF v)
     spikes: list[np.ndarray] | None  # per float RF layer, uint8 (N, T, P)
     states: list[np.ndarray] | None  # per float RF layer, int64 (N, T, P, 2): re, im
-    saturation: dict[str, int]  # saturated updates per stage, readout overflows
+    saturation: dict[str, int]  # saturated updates per stage, readout overflows (stepper runs only)
 
     @property
     def predictions(self) -> np.ndarray:

@@ -71,3 +71,24 @@ def test_lava_network_runs_in_float_and_fixed_point(tag):
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     u, v = _expected(tag == "fixed_pt")
     assert result == {"u": u, "v": v}
+
+
+START_METHOD_FIRST = """
+import multiprocessing, sys
+multiprocessing.set_start_method("spawn")
+from s5rf_deploy import lava_compat
+if sys.argv[1] == "without-fix":  # keep only the dataclass fix
+    lava_compat.PATCHES.pop("lava.magma.runtime.message_infrastructure.multiprocessing")
+import lava.magma.core.process.process  # noqa: F401
+print(multiprocessing.get_start_method())
+"""
+
+
+@pytest.mark.skipif(not lava_compat.needed(), reason="only relevant where the hook is installed")
+def test_lava_imports_after_another_library_chose_a_start_method():
+    plain = subprocess.run([sys.executable, "-c", START_METHOD_FIRST, "without-fix"], capture_output=True,
+                           text=True)
+    assert plain.returncode != 0 and "context has already been set" in plain.stderr
+    patched = subprocess.run([sys.executable, "-c", START_METHOD_FIRST, "patched"], capture_output=True, text=True)
+    assert patched.returncode == 0, patched.stderr[-2000:]
+    assert patched.stdout.strip() == "fork"

@@ -1,0 +1,135 @@
+"""Build and run a fixed-point network on Lava's CPU backend (``Loihi2SimCfg``).
+
+Processes: a ``RingBuffer`` for the input spikes, one Lava ``Dense`` per
+synapse (``DelayDense`` where a skip connection needs extra delay), our
+:class:`~s5rf_deploy.lava_rf.RFCompartment` per stage, and per class a Lava
+``LIF`` whose current is the readout's leaky integrator and whose voltage
+sums it.  Samples run back to back with every state reset in between; the
+runtime is always stopped, also on errors and Ctrl-C.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+import s5rf_deploy  # noqa: F401  (installs the Lava compatibility hook first)
+from s5rf_deploy.fxp_network import INPUT, FxpNetwork, Synapse
+from s5rf_deploy.stepper import StepperResult, check_spike_inputs
+
+
+@dataclass
+class _Graph:
+    source: object
+    stages: list
+    lifs: list
+    synapses: list
+
+
+def _dense(syn: Synapse, weights: np.ndarray, graded: bool, precision_bits: int):
+    from lava.proc.dense.process import DelayDense, Dense
+
+    bits = precision_bits if graded else 0
+    if syn.delay:
+        return DelayDense(weights=weights, delays=np.full(weights.shape, syn.delay), weight_exp=syn.weight_exp,
+                          num_message_bits=bits)
+    return Dense(weights=weights, weight_exp=syn.weight_exp, num_message_bits=bits)
+
+
+class LavaFixedRunner:
+    """A Lava process graph of one :class:`FxpNetwork` for sequences of ``steps`` steps."""
+
+    def __init__(self, net: FxpNetwork, steps: int) -> None:
+        from lava.proc.io.source import RingBuffer
+        from lava.proc.lif.process import LIF
+
+        from s5rf_deploy.lava_procs.rf import RFCompartment
+
+        self.net, self.steps = net, steps
+        self.total = steps + net.latency
+        prof = net.profile
+        source = RingBuffer(data=np.zeros((net.input_dim, self.total), np.int32))
+        stages = [RFCompartment(decay_re=st.decay_re, decay_im=st.decay_im, threshold=st.threshold, spike=st.spike,
+                                input_shift=st.input_shift, decay_bits=prof.decay["bits"],
+                                rounding=prof.decay["rounding"], limit=prof.state_max,
+                                payload_shift=st.payload_shift, payload_bits=prof.spikes["payload_bits"],
+                                record_steps=self.total, name=f"stage{k}")
+                  for k, st in enumerate(net.stages)]
+
+        def out_port(syn: Synapse):
+            if syn.source == INPUT:
+                return source.s_out
+            return {"spikes": stages[syn.source].s_out, "re": stages[syn.source].g_re,
+                    "im": stages[syn.source].g_im}[syn.part]
+
+        synapses = []
+        payload_bits = prof.spikes["payload_bits"]
+        for k, st in enumerate(net.stages):
+            for port, syns in ((stages[k].a_re, st.inputs_re), (stages[k].a_im, st.inputs_im)):
+                for syn in syns:
+                    dense = _dense(syn, syn.weights, syn.part != "spikes", payload_bits)
+                    out_port(syn).connect(dense.s_in)
+                    dense.a_out.connect(port)
+                    synapses.append(dense)
+        lifs = []
+        for c in range(net.num_classes):
+            lif = LIF(shape=(1,), du=int(net.readout.du[c]), dv=0, vth=net.readout.vth_mantissa, name=f"class{c}")
+            for syn in net.readout.inputs:
+                dense = _dense(syn, syn.weights[c:c + 1], False, payload_bits)
+                out_port(syn).connect(dense.s_in)
+                dense.a_out.connect(lif.a_in)
+                synapses.append(dense)
+            lifs.append(lif)
+        self.graph = _Graph(source, stages, lifs, synapses)
+
+    def _reset(self) -> None:
+        g = self.graph
+        for st in g.stages:
+            for var in (st.re, st.im):
+                var.set(np.zeros(var.shape, np.int64))
+        for lif in g.lifs:
+            lif.u.set(np.zeros(1))
+            lif.v.set(np.zeros(1))
+        for dense in g.synapses:
+            dense.a_buff.set(np.zeros(dense.a_buff.shape))
+
+    def run(self, inputs: np.ndarray, record: bool = True, progress: Callable | None = None) -> StepperResult:
+        """Run each sample of ``inputs`` (N, steps, H); integer results aligned like the stepper's."""
+        from lava.magma.core.run_conditions import RunSteps
+        from lava.magma.core.run_configs import Loihi2SimCfg
+
+        inputs = check_spike_inputs(np.asarray(inputs), self.net.input_dim)
+        if inputs.shape[1] != self.steps:
+            raise ValueError(f"this graph runs {self.steps} steps, inputs have {inputs.shape[1]}")
+        net, g = self.net, self.graph
+        n = inputs.shape[0]
+        readout = np.zeros((n, net.num_classes), np.int64)
+        spikes = [np.zeros((n, self.steps, net.stages[s].size), np.uint8) for s in net.layer_stages]
+        states = [np.zeros((n, self.steps, net.stages[s].size, 2), np.int64) for s in net.state_stages]
+        cfg = Loihi2SimCfg(select_tag="fixed_pt")
+        samples = range(n)
+        try:
+            for i in progress(samples) if progress else samples:
+                data = np.zeros((net.input_dim, self.total), np.int32)
+                data[:, :self.steps] = inputs[i].T
+                if i:
+                    g.source.data.set(data)
+                    self._reset()
+                else:
+                    g.source.data.init = data
+                g.source.run(condition=RunSteps(num_steps=self.total), run_cfg=cfg)
+                readout[i] = [int(lif.v.get()[0]) for lif in g.lifs]
+                if record:
+                    for j, k in enumerate(net.layer_stages):
+                        rows = slice(net.depth(k), net.depth(k) + self.steps)
+                        spikes[j][i] = g.stages[k].trace_s.get()[rows]
+                    for j, k in enumerate(net.state_stages):
+                        rows = slice(net.depth(k), net.depth(k) + self.steps)
+                        states[j][i, :, :, 0] = g.stages[k].trace_re.get()[rows]
+                        states[j][i, :, :, 1] = g.stages[k].trace_im.get()[rows]
+        finally:
+            g.source.stop()
+        # Lava's models clip silently, so a Lava run reports no saturation counts (the stepper does)
+        return StepperResult(readout, spikes if record else None, states if record else None, {})
