@@ -177,7 +177,7 @@ def _read_json(path: str) -> dict:
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="Config JSON for a reference .eqx model.")
 @click.option("--backend", type=click.Choice(["torch", "nir", "stepper", "lava"]), default=None,
               help="torch: PyTorch float64 (S5-RF models); nir: exact NIR-graph simulator (any supported graph); "
-                   "stepper: bit-accurate fixed-point reference; lava: Lava CPU backend, fixed point.  Default: "
+                   "stepper: bit-accurate fixed-point reference; lava: Lava CPU backend (fixed or float).  Default: "
                    "stepper for --precision fixed, else torch for S5-RF models and nir for other graphs.")
 @click.option("--precision", type=click.Choice(["float", "fixed"]), default=None,
               help="fixed needs a .fxp artifact or quantizes on the fly for --profile (default: fixed for .fxp).")
@@ -209,6 +209,7 @@ def simulate(ctx: click.Context, model: str, input_path: str, config: str | None
     from s5rf_deploy.simulation import (
         simulate_fixed,
         simulate_graph,
+        simulate_lava_float,
         simulate_network_as_graph,
         simulate_torch,
         write_run,
@@ -216,12 +217,10 @@ def simulate(ctx: click.Context, model: str, input_path: str, config: str | None
 
     net = load_any(model, config, dt=dt, as_graph=as_graph)
     is_fxp = isinstance(net, FxpNetwork)
-    precision = precision or ("fixed" if is_fxp or backend in ("stepper", "lava") else "float")
+    precision = precision or ("fixed" if is_fxp or backend == "stepper" else "float")
     if is_fxp and precision == "float":
         raise S5RFError(f"{model}: a fixed-point artifact has no float model; give the float model instead")
     is_rf = isinstance(net, S5RFNetwork)
-    if backend == "lava" and precision == "float":
-        raise S5RFError("the lava backend runs fixed point (--precision fixed); float runs use torch or nir")
     if precision == "fixed":
         if backend not in (None, "stepper", "lava"):
             raise S5RFError(f"--precision fixed runs on the stepper or lava backend, not {backend!r}")
@@ -240,6 +239,12 @@ def simulate(ctx: click.Context, model: str, input_path: str, config: str | None
 
             net, _ = quantize(net, load_profile(profile))
         run = simulate_fixed(net, data.inputs, record, batch_size, progress, backend)
+    elif backend == "lava":
+        if not is_rf:
+            raise S5RFError(f"{model}: Lava float runs are available for S5-RF networks only")
+        from s5rf_deploy.hw_profiles import load_profile
+
+        run = simulate_lava_float(net, load_profile(profile), data.inputs, record, progress)
     elif backend == "torch":
         if not is_rf:
             raise S5RFError(f"{model}: the torch backend runs S5-RF networks; use --backend nir for this graph")

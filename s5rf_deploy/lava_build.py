@@ -1,4 +1,4 @@
-"""Build and run a fixed-point network on Lava's CPU backend (``Loihi2SimCfg``).
+"""Build and run a pipelined network on Lava's CPU backend (``Loihi2SimCfg``), fixed or float.
 
 Processes: a ``RingBuffer`` for the input spikes, one Lava ``Dense`` per
 synapse (``DelayDense`` where a skip connection needs extra delay), our
@@ -38,19 +38,26 @@ def _dense(syn: Synapse, weights: np.ndarray, graded: bool, precision_bits: int)
     return Dense(weights=weights, weight_exp=syn.weight_exp, num_message_bits=bits)
 
 
-class LavaFixedRunner:
-    """A Lava process graph of one :class:`FxpNetwork` for sequences of ``steps`` steps."""
+class LavaRunner:
+    """A Lava process graph of one pipeline for sequences of ``steps`` steps.
 
-    def __init__(self, net: FxpNetwork, steps: int) -> None:
+    ``precision`` "fixed" runs a quantized :class:`FxpNetwork` on the bit-accurate
+    models; "float" runs :func:`s5rf_deploy.pipeline.float_pipeline` on the
+    floating_pt models (readout LIF ``vth`` at the float maximum: it never fires).
+    """
+
+    def __init__(self, net: FxpNetwork, steps: int, precision: str = "fixed") -> None:
         from lava.proc.io.source import RingBuffer
         from lava.proc.lif.process import LIF
 
         from s5rf_deploy.lava_procs.rf import RFCompartment
 
-        self.net, self.steps = net, steps
+        self.net, self.steps, self.precision = net, steps, precision
         self.total = steps + net.latency
+        fixed = precision == "fixed"
+        dtype = np.int32 if fixed else np.float64
         prof = net.profile
-        source = RingBuffer(data=np.zeros((net.input_dim, self.total), np.int32))
+        source = RingBuffer(data=np.zeros((net.input_dim, self.total), dtype))
         stages = [RFCompartment(decay_re=st.decay_re, decay_im=st.decay_im, threshold=st.threshold, spike=st.spike,
                                 input_shift=st.input_shift, decay_bits=prof.decay["bits"],
                                 rounding=prof.decay["rounding"], limit=prof.state_max,
@@ -75,7 +82,10 @@ class LavaFixedRunner:
                     synapses.append(dense)
         lifs = []
         for c in range(net.num_classes):
-            lif = LIF(shape=(1,), du=int(net.readout.du[c]), dv=0, vth=net.readout.vth_mantissa, name=f"class{c}")
+            if fixed:
+                lif = LIF(shape=(1,), du=int(net.readout.du[c]), dv=0, vth=net.readout.vth_mantissa, name=f"class{c}")
+            else:
+                lif = LIF(shape=(1,), du=float(net.readout.du[c]), dv=0.0, vth=np.finfo(float).max, name=f"class{c}")
             for syn in net.readout.inputs:
                 dense = _dense(syn, syn.weights[c:c + 1], False, payload_bits)
                 out_port(syn).connect(dense.s_in)
@@ -88,7 +98,7 @@ class LavaFixedRunner:
         g = self.graph
         for st in g.stages:
             for var in (st.re, st.im):
-                var.set(np.zeros(var.shape, np.int64))
+                var.set(np.zeros(var.shape))
         for lif in g.lifs:
             lif.u.set(np.zeros(1))
             lif.v.set(np.zeros(1))
@@ -96,7 +106,8 @@ class LavaFixedRunner:
             dense.a_buff.set(np.zeros(dense.a_buff.shape))
 
     def run(self, inputs: np.ndarray, record: bool = True, progress: Callable | None = None) -> StepperResult:
-        """Run each sample of ``inputs`` (N, steps, H); integer results aligned like the stepper's."""
+        """Run each sample of ``inputs`` (N, steps, H); results aligned like the stepper's (float arrays
+        for a float run)."""
         from lava.magma.core.run_conditions import RunSteps
         from lava.magma.core.run_configs import Loihi2SimCfg
 
@@ -105,14 +116,15 @@ class LavaFixedRunner:
             raise ValueError(f"this graph runs {self.steps} steps, inputs have {inputs.shape[1]}")
         net, g = self.net, self.graph
         n = inputs.shape[0]
-        readout = np.zeros((n, net.num_classes), np.int64)
+        kind = np.int64 if self.precision == "fixed" else np.float64
+        readout = np.zeros((n, net.num_classes), kind)
         spikes = [np.zeros((n, self.steps, net.stages[s].size), np.uint8) for s in net.layer_stages]
-        states = [np.zeros((n, self.steps, net.stages[s].size, 2), np.int64) for s in net.state_stages]
-        cfg = Loihi2SimCfg(select_tag="fixed_pt")
+        states = [np.zeros((n, self.steps, net.stages[s].size, 2), kind) for s in net.state_stages]
+        cfg = Loihi2SimCfg(select_tag="fixed_pt" if self.precision == "fixed" else "floating_pt")
         samples = range(n)
         try:
             for i in progress(samples) if progress else samples:
-                data = np.zeros((net.input_dim, self.total), np.int32)
+                data = np.zeros((net.input_dim, self.total), np.int32 if self.precision == "fixed" else float)
                 data[:, :self.steps] = inputs[i].T
                 if i:
                     g.source.data.set(data)
@@ -120,7 +132,7 @@ class LavaFixedRunner:
                 else:
                     g.source.data.init = data
                 g.source.run(condition=RunSteps(num_steps=self.total), run_cfg=cfg)
-                readout[i] = [int(lif.v.get()[0]) for lif in g.lifs]
+                readout[i] = [lif.v.get()[0] for lif in g.lifs]
                 if record:
                     for j, k in enumerate(net.layer_stages):
                         rows = slice(net.depth(k), net.depth(k) + self.steps)

@@ -25,9 +25,10 @@ import numpy as np
 import torch
 
 from s5rf_deploy.errors import S5RFError
-from s5rf_deploy.fxp_network import INPUT, FxpNetwork, Readout, Stage, Synapse
+from s5rf_deploy.fxp_network import FxpNetwork, Readout, Stage, Synapse
 from s5rf_deploy.hw_profiles import HardwareProfile
 from s5rf_deploy.network import S5RFNetwork, model_from_network
+from s5rf_deploy.pipeline import MIXING_BLOCKS, layer_sources, links
 
 CALIBRATION_MARGIN = 1.5  # calibrated scales leave 50 % above the largest value seen
 LAVA_ACCUMULATOR_BITS = 31
@@ -133,21 +134,11 @@ def _calibrate(net: S5RFNetwork, inputs: np.ndarray | None) -> tuple[list[float]
     return list(peaks), readout_peak, info
 
 
-def _layer_sources(net: S5RFNetwork) -> list[list[int]]:
-    """For each float layer, the float layers (or -1 = input) whose spikes it sums (skip connections)."""
-    sources, result = [INPUT], []
-    for i, layer in enumerate(net.layers):
-        result.append(list(sources))
-        sources = [i] + (sources if layer.skip else [])
-    result.append(sources)  # readout
-    return result
-
-
-def _synapses(digits: list[tuple[np.ndarray, int]], shift: int, links: list[tuple[int, int]], part: str,
+def _synapses(digits: list[tuple[np.ndarray, int]], shift: int, feed: list[tuple[int, int]], part: str,
               profile: HardwareProfile, where: str, report: QuantizationReport) -> tuple[Synapse, ...]:
-    """One synapse per (source, digit); ``links`` are (source stage, extra delay)."""
+    """One synapse per (source, digit); ``feed`` holds (source stage, extra delay)."""
     return tuple(Synapse(src, w, _synapse_exponent(e, shift, profile, where, report), delay, part)
-                 for src, delay in links for w, e in digits)
+                 for src, delay in feed for w, e in digits)
 
 
 def _effective(syns: tuple[Synapse, ...], shift: int, source: int) -> np.ndarray:
@@ -174,7 +165,7 @@ def quantize(net: S5RFNetwork, profile: HardwareProfile, calibration: np.ndarray
     stages: list[Stage] = []
     layer_stage: dict[int, int] = {}  # float layer -> stage with its spikes
     state_stage: list[int] = []
-    sources = _layer_sources(net)
+    sources = layer_sources(net)
     for i, layer in enumerate(net.layers):
         lam_bar, m = layer.discretized()
         largest = peaks[i] * CALIBRATION_MARGIN if peaks else profile.state["default_headroom"] * layer.threshold
@@ -189,12 +180,11 @@ def quantize(net: S5RFNetwork, profile: HardwareProfile, calibration: np.ndarray
         dig_im = weight_digits(scale * m.imag, profile, digits)
         shift = _input_shift([e for w, e in dig_re + dig_im if np.any(w)], shift_max, profile)
         depth = len(stages) + 1
-        links = [(INPUT, depth - 1) if src == INPUT else (layer_stage[src], depth - layer_stage[src] - 2)
-                 for src in sources[i]]
+        feed = links(sources[i], layer_stage, depth)
         where = f"layer {i}"
-        syn_re = _synapses(dig_re, shift, links, "spikes", profile, where, report)
-        syn_im = _synapses(dig_im, shift, links, "spikes", profile, where, report)
-        implemented = _effective(syn_re, shift, links[0][0]) + 1j * _effective(syn_im, shift, links[0][0])
+        syn_re = _synapses(dig_re, shift, feed, "spikes", profile, where, report)
+        syn_im = _synapses(dig_im, shift, feed, "spikes", profile, where, report)
+        implemented = _effective(syn_re, shift, feed[0][0]) + 1j * _effective(syn_im, shift, feed[0][0])
         err = np.abs(implemented / scale - m)
         graded = layer.mixing is not None
         threshold = int(round(layer.threshold * scale))
@@ -246,8 +236,7 @@ def _mixing_stage(layer, source: int, scale: float, payload_shift: int, profile:
     """The V-mixing stage after a graded RF stage: x = V z, spiking by the layer's rule."""
     v = layer.mixing
     factor = 2.0**payload_shift  # state units per payload unit
-    blocks = {("re", "re"): v.real, ("im", "re"): -v.imag, ("re", "im"): v.imag, ("im", "im"): v.real}
-    dig = {k: weight_digits(b * factor, profile, digits) for k, b in blocks.items()}
+    dig = {k: weight_digits(block(v) * factor, profile, digits) for k, block in MIXING_BLOCKS.items()}
     shift = _input_shift([e for d in dig.values() for w, e in d if np.any(w)], profile.state["input_shift_max"],
                          profile)
     where = "V mixing"
@@ -282,9 +271,9 @@ def _quantize_readout(net: S5RFNetwork, profile: HardwareProfile, sources: list[
     s_r = _pow2_scale(min(vth_eff, profile.state_max), readout_peak)
     dig = weight_digits(w * 2.0**s_r, profile, digits)
     shift = profile.readout["input_shift"]
-    links = [(layer_stage[src], depth - layer_stage[src] - 2) for src in sources]
-    inputs = _synapses(dig, shift, links, "spikes", profile, "readout", report)
-    eff = _effective(inputs, shift, links[0][0]) / 2.0**s_r
+    feed = links(sources, layer_stage, depth)
+    inputs = _synapses(dig, shift, feed, "spikes", profile, "readout", report)
+    eff = _effective(inputs, shift, feed[0][0]) / 2.0**s_r
     report.readout = {"scale_log2": s_r, "scale_basis": basis,
                       "weight_exponents": sorted({syn.weight_exp for syn in inputs}), "du": du.tolist(),
                       "leak_error": (beta_q - beta).tolist(), "max_abs_leak_error": float(np.abs(beta_q - beta).max()),

@@ -97,9 +97,9 @@ def simulate_fixed(net, inputs: np.ndarray, record: Iterable[str] = (), batch_si
     accumulators, spikes, states (re, im) and saturation counts."""
     record = set(record)
     if backend == "lava":
-        from s5rf_deploy.lava_build import LavaFixedRunner
+        from s5rf_deploy.lava_build import LavaRunner
 
-        res = LavaFixedRunner(net, inputs.shape[1]).run(inputs, record=bool(record), progress=progress)
+        res = LavaRunner(net, inputs.shape[1]).run(inputs, record=bool(record), progress=progress)
         if "spikes" not in record:
             res.spikes = None
         if "states" not in record:
@@ -117,6 +117,26 @@ def simulate_fixed(net, inputs: np.ndarray, record: Iterable[str] = (), batch_si
     for i, x in enumerate(res.states or []):
         run[f"states_{i}"] = x
     return run
+
+
+def simulate_lava_float(net: S5RFNetwork, profile, inputs: np.ndarray, record: Iterable[str] = (),
+                        progress: Callable | None = None) -> dict[str, np.ndarray]:
+    """Float S5-RF network on Lava's floating_pt models; readout as log-probabilities like torch's.
+
+    ``states_<i>`` are the RF states z (complex) of layer i's dynamics stage.
+    """
+    from s5rf_deploy.lava_build import LavaRunner
+    from s5rf_deploy.pipeline import float_pipeline
+
+    record = set(record)
+    steps = inputs.shape[1]
+    res = LavaRunner(float_pipeline(net, profile), steps, "float").run(inputs, bool(record), progress)
+    run = {"readout": torch.log_softmax(torch.from_numpy(res.readout / steps), -1).numpy()}
+    if "spikes" in record:
+        run.update({f"spikes_{i}": s for i, s in enumerate(res.spikes)})
+    if "states" in record:
+        run.update({f"states_{i}": x[..., 0] + 1j * x[..., 1] for i, x in enumerate(res.states)})
+    return _finish({k: [v] for k, v in run.items()})
 
 
 def write_run(run: dict[str, np.ndarray], path: str | os.PathLike) -> None:
