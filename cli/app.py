@@ -1,7 +1,7 @@
 """Click group with the CLI's error contract.
 
 Exit codes: 0 success, 1 a failed check, 2 bad input (one-line message),
-3 an internal error (one line; ``--debug`` shows the traceback).  Commands
+3 an internal error (one line; ``--debug`` shows the traceback), 130 interrupted.  Commands
 import heavy modules (torch, lava) lazily so ``--help`` stays fast.
 """
 
@@ -14,6 +14,7 @@ from s5rf_deploy.errors import S5RFError
 EXIT_CHECK_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
 
 
 class BadInput(click.ClickException):
@@ -44,6 +45,9 @@ class Group(click.Group):
             if ctx.params.get("debug"):
                 raise
             raise BadInput(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as exc:  # noqa: BLE001 - the CLI contract: no tracebacks

@@ -4,13 +4,18 @@ Processes: a ``RingBuffer`` for the input spikes, one Lava ``Dense`` per
 synapse (``DelayDense`` where a skip connection needs extra delay), our
 :class:`~s5rf_deploy.lava_rf.RFCompartment` per stage, and per class a Lava
 ``LIF`` whose current is the readout's leaky integrator and whose voltage
-sums it.  Samples run back to back with every state reset in between; the
-runtime is always stopped, also on errors and Ctrl-C.
+sums it.  Samples run back to back with every state reset in between.  Lava's
+processes ignore SIGINT; on an error or Ctrl-C this process ends them all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import multiprocessing
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +41,37 @@ def _dense(syn: Synapse, weights: np.ndarray, graded: bool, precision_bits: int)
         return DelayDense(weights=weights, delays=np.full(weights.shape, syn.delay), weight_exp=syn.weight_exp,
                           num_message_bits=bits)
     return Dense(weights=weights, weight_exp=syn.weight_exp, num_message_bits=bits)
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT while Lava forks its processes, so that they inherit the ignore and a
+    Ctrl-C reaches only this process, which then ends them."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def terminate_lava_processes(timeout: float = 5.0) -> None:
+    """End every child process (Lava's runtime service, process models, shared memory).
+
+    Used when a run fails or is interrupted: Lava's graceful ``stop()`` waits for
+    its runtime service and can hang once a step was cut short.
+    """
+    children = multiprocessing.active_children()
+    for child in children:
+        child.terminate()
+    deadline = time.monotonic() + timeout
+    while any(c.is_alive() for c in children) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for child in children:
+        if child.is_alive():
+            child.kill()
 
 
 class LavaRunner:
@@ -122,16 +158,21 @@ class LavaRunner:
         states = [np.zeros((n, self.steps, net.stages[s].size, 2), kind) for s in net.state_stages]
         cfg = Loihi2SimCfg(select_tag="fixed_pt" if self.precision == "fixed" else "floating_pt")
         samples = range(n)
+
+        def padded(i: int) -> np.ndarray:
+            data = np.zeros((net.input_dim, self.total), np.int32 if self.precision == "fixed" else float)
+            data[:, :self.steps] = inputs[i].T
+            return data
+
         try:
+            g.source.data.init = padded(0)
+            with _sigint_ignored():
+                g.source.create_runtime(run_cfg=cfg)
             for i in progress(samples) if progress else samples:
-                data = np.zeros((net.input_dim, self.total), np.int32 if self.precision == "fixed" else float)
-                data[:, :self.steps] = inputs[i].T
                 if i:
-                    g.source.data.set(data)
+                    g.source.data.set(padded(i))
                     self._reset()
-                else:
-                    g.source.data.init = data
-                g.source.run(condition=RunSteps(num_steps=self.total), run_cfg=cfg)
+                g.source.run(condition=RunSteps(num_steps=self.total))
                 readout[i] = [lif.v.get()[0] for lif in g.lifs]
                 if record:
                     for j, k in enumerate(net.layer_stages):
@@ -141,7 +182,9 @@ class LavaRunner:
                         rows = slice(net.depth(k), net.depth(k) + self.steps)
                         states[j][i, :, :, 0] = g.stages[k].trace_re.get()[rows]
                         states[j][i, :, :, 1] = g.stages[k].trace_im.get()[rows]
-        finally:
-            g.source.stop()
+        except BaseException:
+            terminate_lava_processes()
+            raise
+        g.source.stop()
         # Lava's models clip silently, so a Lava run reports no saturation counts (the stepper does)
         return StepperResult(readout, spikes if record else None, states if record else None, {})
