@@ -357,17 +357,26 @@ def quantize(ctx: click.Context, model: str, profile: str, config: str | None, c
 
 
 @main.command()
+@click.option("-o", "--output", default="s5rf-demo", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for the demo's files.")
+@click.option("--lava-samples", default=5, show_default=True, type=click.IntRange(1, 449),
+              help="Test digits to run on Lava (about 1 s each).")
 @click.pass_context
-def demo(ctx: click.Context) -> None:
-    """Run the pipeline on the embedded digits model and print what it measured."""
-    from s5rf_deploy.checkpoint import load_checkpoint
-    from s5rf_deploy.demo import digits, model_path
-    from s5rf_deploy.training import accuracy
+def demo(ctx: click.Context, output: str, lava_samples: int) -> None:
+    """Run the whole pipeline on the embedded digits model and summarize it.
 
-    model = load_checkpoint(model_path())
-    test = digits.load_split("test")
-    acc = accuracy(model, test)
-    cfg = model.config
-    _report(ctx, {"model": str(model_path()), "test_samples": len(test), "test_accuracy": acc},
-            f"demo model: {cfg.num_layers} RF layers {list(cfg.num_neurons)}, {cfg.discretization}, "
-            f"keep_imag={cfg.keep_imag}\nfloat test accuracy on {len(test)} digits: {acc:.4f}")
+    Float model, NIR export and exact re-import, quantization for loihi2, the
+    fixed-point stepper on the whole test split, and Lava fixed point on a few
+    digits checked bit for bit against the stepper (exit 1 if they differ).
+    """
+    from s5rf_deploy.cli.app import CheckFailed
+    from s5rf_deploy.demo.pipeline import run_demo
+
+    quiet = ctx.obj["quiet"] or ctx.obj["json"]
+    result = run_demo(Path(output), lava_samples, lambda line: None if quiet else click.echo(line))
+    if ctx.obj["json"]:
+        click.echo(json.dumps(result, indent=2, sort_keys=True))
+    elif not quiet:
+        click.echo(f"done in {result['seconds']:.1f} s; files in {output}/")
+    if not result["lava"]["bit_exact"]:
+        raise CheckFailed("Lava's fixed-point run differs from the stepper")

@@ -87,11 +87,18 @@ def test_train_writes_a_checkpoint_that_learned(tmp_path):
     assert accuracy > 0.8
 
 
-def test_demo_reports_shipped_model_accuracy():
-    result = run("demo")
+@pytest.mark.lava
+def test_demo_runs_the_whole_pipeline(tmp_path):
+    import json
+
+    result = run("--json", "demo", "-o", str(tmp_path / "demo"), "--lava-samples", "2")
     assert result.exit_code == 0, result.output
-    accuracy = float(result.output.rsplit(":", 1)[1])
-    assert accuracy >= 0.95
+    report = json.loads(result.output)
+    assert report["float_accuracy"] >= 0.95
+    assert report["nir"]["max_logprob_difference"] <= 1e-12
+    assert report["fixed"]["top1_agreement"] >= 0.99 and report["fixed"]["saturated_updates"] == 0
+    assert report["lava"]["bit_exact"] is True
+    assert (tmp_path / "demo" / "demo.nir").is_file() and (tmp_path / "demo" / "demo.fxp").is_file()
 
 
 @pytest.mark.parametrize("case", ["missing", "truncated", "garbage"])

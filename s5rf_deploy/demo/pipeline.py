@@ -1,0 +1,71 @@
+"""The end-to-end demo: float model -> NIR -> re-import -> loihi2 fixed point -> stepper -> Lava."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from s5rf_deploy.checkpoint import load_checkpoint
+from s5rf_deploy.demo import digits, model_path
+from s5rf_deploy.fxp_network import save_fxp
+from s5rf_deploy.hw_profiles import load_profile
+from s5rf_deploy.network import model_from_network, network_from_model
+from s5rf_deploy.nir_export import to_nir, write_nir
+from s5rf_deploy.nir_import import load_nir
+from s5rf_deploy.quantize import quantize
+from s5rf_deploy.stepper import Stepper
+
+CALIBRATION_SAMPLES = 256
+
+
+def run_demo(out_dir: Path, lava_samples: int, say: Callable[[str], None]) -> dict[str, Any]:
+    """Run every stage on the embedded digits model; write the artifacts into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    train, test = digits.load_split("train"), digits.load_split("test")
+    net = network_from_model(load_checkpoint(model_path()))
+    x = torch.from_numpy(test.inputs).double()
+    with torch.no_grad():
+        float_logprobs = model_from_network(net)(x).logprobs.numpy()
+    float_pred = float_logprobs.argmax(-1)
+    result: dict[str, Any] = {"test_samples": len(test), "float_accuracy": float(np.mean(float_pred == test.labels))}
+    say(f"float model: test accuracy {result['float_accuracy']:.4f} on {len(test)} digits")
+
+    nir_path = out_dir / "demo.nir"
+    write_nir(to_nir(net), nir_path)
+    with torch.no_grad():
+        again = model_from_network(load_nir(nir_path))(x).logprobs.numpy()
+    result["nir"] = {"path": str(nir_path), "max_logprob_difference": float(np.abs(again - float_logprobs).max())}
+    say(f"NIR: wrote {nir_path}, re-imported: max log-prob difference {result['nir']['max_logprob_difference']:.1e}")
+
+    fxp, report = quantize(net, load_profile("loihi2"), train.inputs[:CALIBRATION_SAMPLES])
+    fxp_path = out_dir / "demo.fxp"
+    save_fxp(fxp, fxp_path)
+    say(f"quantized for loihi2 (calibrated on {CALIBRATION_SAMPLES} training digits): wrote {fxp_path}")
+
+    fixed = Stepper(fxp).run(test.inputs, record=("spikes",))
+    result["fixed"] = {"path": str(fxp_path), "accuracy": float(np.mean(fixed.predictions == test.labels)),
+                       "top1_agreement": float(np.mean(fixed.predictions == float_pred)),
+                       "saturated_updates": int(sum(fixed.saturation.values())),
+                       "resources": {k: report.resources[k] for k in ("neurons", "synapses", "cores", "fits")}}
+    say(f"stepper (fixed point): test accuracy {result['fixed']['accuracy']:.4f}, top-1 agreement with float "
+        f"{result['fixed']['top1_agreement']:.4f}, {result['fixed']['saturated_updates']} saturated updates")
+
+    from s5rf_deploy.lava_build import LavaRunner
+
+    subset = test.inputs[:lava_samples]
+    lava = LavaRunner(fxp, subset.shape[1]).run(subset)
+    expected = Stepper(fxp).run(subset, record=("spikes", "states"))
+    exact = bool(np.array_equal(lava.readout, expected.readout)
+                 and all(np.array_equal(a, b) for a, b in zip(lava.spikes + lava.states,
+                                                               expected.spikes + expected.states, strict=True)))
+    result["lava"] = {"samples": lava_samples, "bit_exact": exact}
+    say(f"Lava fixed point (Loihi2SimCfg) on {lava_samples} digits: "
+        f"{'bit-exact with the stepper' if exact else 'MISMATCH with the stepper'} (readout, spikes, states)")
+    result["seconds"] = time.perf_counter() - started
+    return result
