@@ -8,19 +8,14 @@ dirac, keep_imag, random input spikes at 5 %.  Prints a table and writes
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from common import RESULTS, SSC, environment, print_table, write_results
 
 from s5rf_deploy.config import ModelConfig
 from s5rf_deploy.model import S5RFModel
-
-SSC = dict(input_dim=140, output_dim=35, num_neurons=(512,) * 4, num_blocks=(16,) * 4,
-           discretization="dirac", keep_imag=True)
 
 
 def time_call(fn, repeats: int) -> list[float]:
@@ -38,7 +33,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--steps", type=int, default=250)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "forward.json"))
+    parser.add_argument("--out", default=str(RESULTS / "forward.json"))
     args = parser.parse_args()
     torch.manual_seed(0)
     model = S5RFModel(ModelConfig(**SSC)).eval()
@@ -56,23 +51,16 @@ def main() -> None:
 
     rows.append(("forward + backward", time_call(train_step, args.repeats)))
     sample_steps = args.batch * args.steps
-    results = {
-        "network": {k: list(v) if isinstance(v, tuple) else v for k, v in SSC.items()},
-        "batch": args.batch, "steps": args.steps, "repeats": args.repeats,
-        "torch": torch.__version__, "threads": torch.get_num_threads(), "machine": platform.machine(),
-        "cases": {},
-    }
+    results = {**environment(), "batch": args.batch, "steps": args.steps, "repeats": args.repeats, "cases": {}}
     print(f"SSC-size S5-RF, batch {args.batch}, T = {args.steps}, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads")
-    print(f"{'case':<22}{'median s':>10}{'min s':>10}{'sample-steps/s':>18}")
+    table = []
     for name, times in rows:
         med = float(np.median(times))
-        results["cases"][name] = {"median_s": med, "min_s": float(min(times)),
-                                  "sample_steps_per_s": sample_steps / med}
-        print(f"{name:<22}{med:>10.3f}{min(times):>10.3f}{sample_steps / med:>18,.0f}")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {args.out}")
+        results["cases"][name] = {"median_s": med, "min_s": float(min(times)), "sample_steps_per_s": sample_steps / med}
+        table.append([name, med, float(min(times)), sample_steps / med])
+    print_table(["case", "median s", "min s", "sample-steps/s"], table)
+    write_results(results, args.out)
 
 
 if __name__ == "__main__":

@@ -10,13 +10,11 @@ Usage: ``python benchmarks/stepper.py [--quick]``.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from common import RESULTS, SSC, environment, print_table, write_results
 from s5rf_deploy.hw_profiles import load_profile
 
 from s5rf_deploy.config import ModelConfig
@@ -25,8 +23,6 @@ from s5rf_deploy.network import model_from_network, network_from_model
 from s5rf_deploy.quantize import quantize
 from s5rf_deploy.stepper import Stepper
 
-SSC = dict(input_dim=140, output_dim=35, num_neurons=(512,) * 4, num_blocks=(16,) * 4,
-           discretization="dirac", keep_imag=True)
 INPUT_GAIN = 8.0
 
 
@@ -41,7 +37,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=250)
     parser.add_argument("--big-batch", type=int, default=256)
     parser.add_argument("--quick", action="store_true", help="T = 50 and batch 64 (a smoke run)")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "stepper.json"))
+    parser.add_argument("--out", default=str(RESULTS / "stepper.json"))
     args = parser.parse_args()
     steps, big = (50, 64) if args.quick else (args.steps, args.big_batch)
     torch.manual_seed(0)
@@ -65,17 +61,12 @@ def main() -> None:
         seconds = timed(lambda: float_model(torch.from_numpy(inputs)))
     cases[f"torch float32, batch {big}"] = {"seconds": seconds, "sample_steps_per_s": big * steps / seconds}
     spike_rates = [float(r) for r in report.calibration.get("agreement", {}).get("spike_agreement", [])]
-    results = {"network": {k: list(v) if isinstance(v, tuple) else v for k, v in SSC.items()}, "steps": steps,
-               "torch": torch.__version__, "threads": torch.get_num_threads(), "machine": platform.machine(),
-               "spike_agreement_on_16_samples": spike_rates, "top1_agreement_on_16_samples": rates["top1_agreement"],
-               "cases": cases}
+    results = {**environment(), "steps": steps, "spike_agreement_on_16_samples": spike_rates,
+               "top1_agreement_on_16_samples": rates["top1_agreement"], "cases": cases}
     print(f"SSC-size S5-RF, T = {steps}, loihi2 profile, {torch.get_num_threads()} threads")
-    print(f"{'case':<28}{'seconds':>10}{'sample-steps/s':>18}")
-    for name, c in cases.items():
-        print(f"{name:<28}{c['seconds']:>10.3f}{c['sample_steps_per_s']:>18,.0f}")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    print_table(["case", "seconds", "sample-steps/s"],
+                [[name, c["seconds"], c["sample_steps_per_s"]] for name, c in cases.items()])
+    write_results(results, args.out)
 
 
 if __name__ == "__main__":

@@ -370,6 +370,7 @@ def demo(ctx: click.Context, output: str, lava_samples: int) -> None:
     digits checked bit for bit against the stepper (exit 1 if they differ).
     """
     from s5rf_deploy.cli.app import CheckFailed
+
     from s5rf_deploy.demo.pipeline import run_demo
 
     quiet = ctx.obj["quiet"] or ctx.obj["json"]

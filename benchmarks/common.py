@@ -1,0 +1,38 @@
+"""Shared pieces of the benchmark scripts: the SSC-size network, the environment, output."""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+
+import torch
+
+SSC = dict(input_dim=140, output_dim=35, num_neurons=(512,) * 4, num_blocks=(16,) * 4,
+           discretization="dirac", keep_imag=True)
+RESULTS = Path(__file__).parent / "results"
+
+
+def environment() -> dict:
+    """What the numbers depend on: network, torch build, threads, machine."""
+    return {"network": {k: list(v) if isinstance(v, tuple) else v for k, v in SSC.items()},
+            "torch": torch.__version__, "threads": torch.get_num_threads(), "machine": platform.machine()}
+
+
+def print_table(header: list[str], rows: list[list]) -> None:
+    """A right-aligned table; floats with 3 decimals, large numbers with separators."""
+    def fmt(x) -> str:
+        if isinstance(x, float):
+            return f"{x:,.0f}" if x >= 1000 else f"{x:.3f}"
+        return str(x)
+
+    cells = [header] + [[fmt(x) for x in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    for r in cells:
+        print(r[0].ljust(widths[0]) + "".join(c.rjust(w + 2) for c, w in zip(r[1:], widths[1:], strict=True)))
+
+
+def write_results(results: dict, out: str) -> None:
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {out}")
