@@ -2,10 +2,11 @@
 
 Processes: a ``RingBuffer`` for the input spikes, one Lava ``Dense`` per
 synapse (``DelayDense`` where a skip connection needs extra delay), our
-:class:`~s5rf_deploy.lava_rf.RFCompartment` per stage, and per class a Lava
-``LIF`` whose current is the readout's leaky integrator and whose voltage
-sums it.  Samples run back to back with every state reset in between.  Lava's
-processes ignore SIGINT; on an error or Ctrl-C this process ends them all.
+:class:`~s5rf_deploy.lava_procs.rf.RFCompartment` per stage, and Lava ``LIF``
+processes whose current is the readout's leaky integrator and whose voltage
+sums it (one LIF per distinct leak: Lava's ``du`` is one value per process).
+Samples run back to back with every state reset in between.  Lava's processes
+ignore SIGINT; on an error or Ctrl-C this process ends them all.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from s5rf_deploy.stepper import StepperResult, check_spike_inputs
 class _Graph:
     source: object
     stages: list
-    lifs: list
+    lifs: list  # (class indices, LIF process): one LIF per distinct readout du
     synapses: list
 
 
@@ -89,6 +90,7 @@ class LavaRunner:
         from s5rf_deploy.lava_procs.rf import RFCompartment
 
         self.net, self.steps, self.precision = net, steps, precision
+        self.stepping_seconds = 0.0  # time spent inside Lava's run() (excludes compile, resets, reads)
         self.total = steps + net.latency
         fixed = precision == "fixed"
         dtype = np.int32 if fixed else np.float64
@@ -116,18 +118,22 @@ class LavaRunner:
                     out_port(syn).connect(dense.s_in)
                     dense.a_out.connect(port)
                     synapses.append(dense)
+        groups: dict[float, list[int]] = {}
+        for c, du in enumerate(net.readout.du):
+            groups.setdefault(float(du), []).append(c)
         lifs = []
-        for c in range(net.num_classes):
+        for du, classes in groups.items():
+            shape = (len(classes),)
             if fixed:
-                lif = LIF(shape=(1,), du=int(net.readout.du[c]), dv=0, vth=net.readout.vth_mantissa, name=f"class{c}")
+                lif = LIF(shape=shape, du=int(du), dv=0, vth=net.readout.vth_mantissa)
             else:
-                lif = LIF(shape=(1,), du=float(net.readout.du[c]), dv=0.0, vth=np.finfo(float).max, name=f"class{c}")
+                lif = LIF(shape=shape, du=du, dv=0.0, vth=np.finfo(float).max)
             for syn in net.readout.inputs:
-                dense = _dense(syn, syn.weights[c:c + 1], False, payload_bits)
+                dense = _dense(syn, syn.weights[classes], False, payload_bits)
                 out_port(syn).connect(dense.s_in)
                 dense.a_out.connect(lif.a_in)
                 synapses.append(dense)
-            lifs.append(lif)
+            lifs.append((classes, lif))
         self.graph = _Graph(source, stages, lifs, synapses)
 
     def _reset(self) -> None:
@@ -135,9 +141,9 @@ class LavaRunner:
         for st in g.stages:
             for var in (st.re, st.im):
                 var.set(np.zeros(var.shape))
-        for lif in g.lifs:
-            lif.u.set(np.zeros(1))
-            lif.v.set(np.zeros(1))
+        for _, lif in g.lifs:
+            lif.u.set(np.zeros(lif.u.shape))
+            lif.v.set(np.zeros(lif.v.shape))
         for dense in g.synapses:
             dense.a_buff.set(np.zeros(dense.a_buff.shape))
 
@@ -172,8 +178,11 @@ class LavaRunner:
                 if i:
                     g.source.data.set(padded(i))
                     self._reset()
+                started = time.perf_counter()
                 g.source.run(condition=RunSteps(num_steps=self.total))
-                readout[i] = [lif.v.get()[0] for lif in g.lifs]
+                self.stepping_seconds += time.perf_counter() - started
+                for classes, lif in g.lifs:
+                    readout[i, classes] = lif.v.get()
                 if record:
                     for j, k in enumerate(net.layer_stages):
                         rows = slice(net.depth(k), net.depth(k) + self.steps)
