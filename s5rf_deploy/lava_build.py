@@ -1,7 +1,8 @@
 """Build and run a pipelined network on Lava's CPU backend (``Loihi2SimCfg``), fixed or float.
 
 Processes: a ``RingBuffer`` for the input spikes, one Lava ``Dense`` per
-synapse (``DelayDense`` where a skip connection needs extra delay), our
+synapse (skip connections that need extra delay read a compartment's delayed
+spike port), our
 :class:`~s5rf_deploy.lava_procs.rf.RFCompartment` per stage, and Lava ``LIF``
 processes whose current is the readout's leaky integrator and whose voltage
 sums it (one LIF per distinct leak: Lava's ``du`` is one value per process).
@@ -34,14 +35,16 @@ class _Graph:
     synapses: list
 
 
-def _dense(syn: Synapse, weights: np.ndarray, graded: bool, precision_bits: int):
-    from lava.proc.dense.process import DelayDense, Dense
+def _dense(syn: Synapse, weights: np.ndarray, graded: bool, precision_bits: int, delays: int = 0):
+    """A Lava ``Dense`` for one synapse; a delayed one reads block ``delay - 1`` of its source's
+    ``s_delayed`` port (``delays`` blocks wide), zeros elsewhere."""
+    from lava.proc.dense.process import Dense
 
-    bits = precision_bits if graded else 0
     if syn.delay:
-        return DelayDense(weights=weights, delays=np.full(weights.shape, syn.delay), weight_exp=syn.weight_exp,
-                          num_message_bits=bits)
-    return Dense(weights=weights, weight_exp=syn.weight_exp, num_message_bits=bits)
+        wide = np.zeros((weights.shape[0], delays * weights.shape[1]), weights.dtype)
+        wide[:, (syn.delay - 1) * weights.shape[1]:syn.delay * weights.shape[1]] = weights
+        weights = wide
+    return Dense(weights=weights, weight_exp=syn.weight_exp, num_message_bits=precision_bits if graded else 0)
 
 
 @contextlib.contextmanager
@@ -96,16 +99,20 @@ class LavaRunner:
         dtype = np.int32 if fixed else np.float64
         prof = net.profile
         source = RingBuffer(data=np.zeros((net.input_dim, self.total), dtype))
+        synapse_list = [s for st in net.stages for s in st.inputs_re + st.inputs_im] + list(net.readout.inputs)
+        delays = {k: max((s.delay for s in synapse_list if s.source == k), default=0) for k in range(len(net.stages))}
         stages = [RFCompartment(decay_re=st.decay_re, decay_im=st.decay_im, threshold=st.threshold, spike=st.spike,
                                 input_shift=st.input_shift, decay_bits=prof.decay["bits"],
                                 rounding=prof.decay["rounding"], limit=prof.state_max,
                                 payload_shift=st.payload_shift, payload_bits=prof.spikes["payload_bits"],
-                                record_steps=self.total, name=f"stage{k}")
+                                record_steps=self.total, delays=delays[k], name=f"stage{k}")
                   for k, st in enumerate(net.stages)]
 
         def out_port(syn: Synapse):
             if syn.source == INPUT:
                 return source.s_out
+            if syn.delay:
+                return stages[syn.source].s_delayed
             return {"spikes": stages[syn.source].s_out, "re": stages[syn.source].g_re,
                     "im": stages[syn.source].g_im}[syn.part]
 
@@ -114,7 +121,7 @@ class LavaRunner:
         for k, st in enumerate(net.stages):
             for port, syns in ((stages[k].a_re, st.inputs_re), (stages[k].a_im, st.inputs_im)):
                 for syn in syns:
-                    dense = _dense(syn, syn.weights, syn.part != "spikes", payload_bits)
+                    dense = _dense(syn, syn.weights, syn.part != "spikes", payload_bits, delays.get(syn.source, 0))
                     out_port(syn).connect(dense.s_in)
                     dense.a_out.connect(port)
                     synapses.append(dense)
@@ -129,7 +136,7 @@ class LavaRunner:
             else:
                 lif = LIF(shape=shape, du=du, dv=0.0, vth=np.finfo(float).max)
             for syn in net.readout.inputs:
-                dense = _dense(syn, syn.weights[classes], False, payload_bits)
+                dense = _dense(syn, syn.weights[classes], False, payload_bits, delays.get(syn.source, 0))
                 out_port(syn).connect(dense.s_in)
                 dense.a_out.connect(lif.a_in)
                 synapses.append(dense)
@@ -139,7 +146,7 @@ class LavaRunner:
     def _reset(self) -> None:
         g = self.graph
         for st in g.stages:
-            for var in (st.re, st.im):
+            for var in (st.re, st.im, st.history):
                 var.set(np.zeros(var.shape))
         for _, lif in g.lifs:
             lif.u.set(np.zeros(lif.u.shape))

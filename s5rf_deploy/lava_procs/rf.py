@@ -31,13 +31,18 @@ class RFCompartment(AbstractProcess):
     ``decay_re``/``decay_im``: the pole (float) or its integer coefficients;
     ``spike``: "cartesian", "polar" or "graded"; ``record_steps`` > 0 keeps the
     last that many states and spikes in ``trace_re``/``trace_im``/``trace_s``.
+    ``delays`` > 0 adds the port ``s_delayed`` (``delays * P`` values): block j
+    holds the spikes of j + 1 steps ago, so a plain ``Dense`` reading block j
+    delivers with j + 1 extra steps (the skip connections' alignment, without
+    Lava's costly ``DelayDense``).
     Fixed-point parameters (``input_shift``, ``decay_bits``, ``rounding``,
     ``limit``, ``payload_shift``, ``payload_bits``) are ignored by the float model.
     """
 
     def __init__(self, *, decay_re: np.ndarray, decay_im: np.ndarray, threshold: float, spike: str,
                  input_shift: int = 0, decay_bits: int = 12, rounding: str = "toward_zero", limit: int = 2**23 - 1,
-                 payload_shift: int = 0, payload_bits: int = 24, record_steps: int = 0, name: str | None = None):
+                 payload_shift: int = 0, payload_bits: int = 24, record_steps: int = 0, delays: int = 0,
+                 name: str | None = None):
         super().__init__(spike=spike, input_shift=input_shift, decay_bits=decay_bits, rounding=rounding,
                          limit=limit, payload_shift=payload_shift, payload_bits=payload_bits, name=name)
         shape = (len(decay_re),)
@@ -46,6 +51,8 @@ class RFCompartment(AbstractProcess):
         self.s_out = OutPort(shape=shape)
         self.g_re = OutPort(shape=shape)
         self.g_im = OutPort(shape=shape)
+        self.s_delayed = OutPort(shape=(max(delays, 1) * shape[0],))
+        self.history = Var(shape=(max(delays, 1), shape[0]), init=0)
         self.re = Var(shape=shape, init=0)
         self.im = Var(shape=shape, init=0)
         self.decay_re = Var(shape=shape, init=decay_re)
@@ -66,6 +73,9 @@ class _RFModelBase(PyLoihiProcessModel):
 
     def _send(self, spikes: np.ndarray, graded: tuple[np.ndarray, np.ndarray]) -> None:
         self.s_out.send(spikes)
+        self.s_delayed.send(self.history.ravel().copy())
+        self.history[1:] = self.history[:-1].copy()
+        self.history[0] = spikes
         self.g_re.send(graded[0])
         self.g_im.send(graded[1])
 
@@ -81,6 +91,8 @@ class PyRFCompartmentFloat(_RFModelBase):
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     g_re: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     g_im: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    s_delayed: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    history: np.ndarray = LavaPyType(np.ndarray, float)
     re: np.ndarray = LavaPyType(np.ndarray, float)
     im: np.ndarray = LavaPyType(np.ndarray, float)
     decay_re: np.ndarray = LavaPyType(np.ndarray, float)
@@ -117,6 +129,8 @@ class PyRFCompartmentFixed(_RFModelBase):
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
     g_re: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
     g_im: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+    s_delayed: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
+    history: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=1)
     re: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
     im: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
     decay_re: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
