@@ -26,7 +26,7 @@ INPUT = -1  # synapse source index of the network input
 
 @dataclass(frozen=True)
 class Synapse:
-    """One Lava ``Dense``/``DelayDense``: integer weights (Lava values) and exponent."""
+    """One Lava ``Dense``: integer weights (Lava values), exponent, and extra delay for skip alignment."""
 
     source: int  # stage index, or INPUT
     weights: np.ndarray  # int64 (out, in)
