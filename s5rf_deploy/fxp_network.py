@@ -37,15 +37,19 @@ class Synapse:
 
 @dataclass(frozen=True)
 class Stage:
-    """A population of RF compartments and the synapses into its real and imaginary inputs."""
+    """A population of RF compartments and its synapses.
+
+    Every synapse drives both inputs at once: its weights are ``(2P, in)``,
+    rows ``:P`` into the real input and rows ``P:`` into the imaginary one, so
+    one Lava ``Dense`` serves both (one shared exponent).
+    """
 
     decay_re: np.ndarray  # int64 (P,): round(Re lambda_bar * 2^decay_bits)
     decay_im: np.ndarray  # int64 (P,)
     threshold: int  # in state units
     spike: str  # "cartesian" | "polar" | "graded" (sends re/im payloads, no spikes)
     input_shift: int
-    inputs_re: tuple[Synapse, ...]
-    inputs_im: tuple[Synapse, ...]
+    inputs: tuple[Synapse, ...]
     state_scale: float  # state units per float unit
     payload_shift: int = 0  # graded stages: payload = state >> payload_shift
 
@@ -103,13 +107,11 @@ def save_fxp(net: FxpNetwork, path: str | os.PathLike) -> None:
     for k, st in enumerate(net.stages):
         arrays[f"stage{k}.decay_re"] = st.decay_re
         arrays[f"stage{k}.decay_im"] = st.decay_im
-        re_meta: list = []
-        im_meta: list = []
-        _synapse_arrays(f"stage{k}.re", st.inputs_re, arrays, re_meta)
-        _synapse_arrays(f"stage{k}.im", st.inputs_im, arrays, im_meta)
+        in_meta: list = []
+        _synapse_arrays(f"stage{k}.in", st.inputs, arrays, in_meta)
         stages.append({"threshold": st.threshold, "spike": st.spike, "input_shift": st.input_shift,
                        "state_scale": st.state_scale, "payload_shift": st.payload_shift,
-                       "inputs_re": re_meta, "inputs_im": im_meta})
+                       "inputs": in_meta})
     ro_meta: list = []
     _synapse_arrays("readout", net.readout.inputs, arrays, ro_meta)
     arrays["readout.du"] = net.readout.du
@@ -136,8 +138,7 @@ def load_fxp(path: str | os.PathLike) -> FxpNetwork:
                   decay_im=arrays[f"stage{k}.decay_im"].astype(np.int64), threshold=int(s["threshold"]),
                   spike=str(s["spike"]), input_shift=int(s["input_shift"]), state_scale=float(s["state_scale"]),
                   payload_shift=int(s["payload_shift"]),
-                  inputs_re=_synapses(f"stage{k}.re", s["inputs_re"], arrays),
-                  inputs_im=_synapses(f"stage{k}.im", s["inputs_im"], arrays))
+                  inputs=_synapses(f"stage{k}.in", s["inputs"], arrays))
             for k, s in enumerate(meta["stages"]))
         ro = meta["readout"]
         readout = Readout(_synapses("readout", ro["inputs"], arrays), arrays["readout.du"].astype(np.int64),
@@ -162,8 +163,8 @@ def validate_fxp(net: FxpNetwork, source: str) -> None:
             raise FormatError(f"{source}: stage {k} decay coefficients exceed {net.profile.decay['bits']} bits")
         if not 0 <= st.threshold <= limit:
             raise FormatError(f"{source}: stage {k} threshold {st.threshold} outside the {limit} state range")
-        for syn in st.inputs_re + st.inputs_im:
-            _check_synapse(syn, k, st.size, widths, net, source)
+        for syn in st.inputs:
+            _check_synapse(syn, k, 2 * st.size, widths, net, source)
         widths[k] = st.size
     for syn in net.readout.inputs:
         _check_synapse(syn, "readout", net.num_classes, widths, net, source)

@@ -99,7 +99,7 @@ class LavaRunner:
         dtype = np.int32 if fixed else np.float64
         prof = net.profile
         source = RingBuffer(data=np.zeros((net.input_dim, self.total), dtype))
-        synapse_list = [s for st in net.stages for s in st.inputs_re + st.inputs_im] + list(net.readout.inputs)
+        synapse_list = [s for st in net.stages for s in st.inputs] + list(net.readout.inputs)
         delays = {k: max((s.delay for s in synapse_list if s.source == k), default=0) for k in range(len(net.stages))}
         stages = [RFCompartment(decay_re=st.decay_re, decay_im=st.decay_im, threshold=st.threshold, spike=st.spike,
                                 input_shift=st.input_shift, decay_bits=prof.decay["bits"],
@@ -119,12 +119,11 @@ class LavaRunner:
         synapses = []
         payload_bits = prof.spikes["payload_bits"]
         for k, st in enumerate(net.stages):
-            for port, syns in ((stages[k].a_re, st.inputs_re), (stages[k].a_im, st.inputs_im)):
-                for syn in syns:
-                    dense = _dense(syn, syn.weights, syn.part != "spikes", payload_bits, delays.get(syn.source, 0))
-                    out_port(syn).connect(dense.s_in)
-                    dense.a_out.connect(port)
-                    synapses.append(dense)
+            for syn in st.inputs:
+                dense = _dense(syn, syn.weights, syn.part != "spikes", payload_bits, delays.get(syn.source, 0))
+                out_port(syn).connect(dense.s_in)
+                dense.a_out.connect(stages[k].a_in)
+                synapses.append(dense)
         groups: dict[float, list[int]] = {}
         for c, du in enumerate(net.readout.du):
             groups.setdefault(float(du), []).append(c)

@@ -15,9 +15,11 @@ from s5rf_deploy.fxp_network import INPUT, FxpNetwork, Readout, Stage, Synapse
 from s5rf_deploy.hw_profiles import HardwareProfile
 from s5rf_deploy.network import S5RFNetwork
 
-# V mixing: (source part, target port) -> the block of V it carries, x = V z
-MIXING_BLOCKS = {("re", "re"): lambda v: v.real, ("im", "re"): lambda v: -v.imag,
-                 ("re", "im"): lambda v: v.imag, ("im", "im"): lambda v: v.real}
+
+def mixing_blocks(v: np.ndarray) -> dict[str, np.ndarray]:
+    """Stacked synapse weights of ``x = V z`` from each graded part: Re x = Re V re - Im V im,
+    Im x = Im V re + Re V im."""
+    return {"re": np.concatenate([v.real, v.imag]), "im": np.concatenate([-v.imag, v.real])}
 
 
 def layer_sources(net: S5RFNetwork) -> list[list[int]]:
@@ -52,16 +54,15 @@ def float_pipeline(net: S5RFNetwork, profile: HardwareProfile) -> FxpNetwork:
         lam_bar, m = layer.discretized()
         feed = links(sources[i], layer_stage, len(stages) + 1)
         graded = layer.mixing is not None
+        stacked = np.concatenate([m.real, m.imag])
         stages.append(Stage(lam_bar.real, lam_bar.imag, layer.threshold, "graded" if graded else layer.spike, 0,
-                            tuple(Synapse(src, m.real, 0, d) for src, d in feed),
-                            tuple(Synapse(src, m.imag, 0, d) for src, d in feed), 1.0))
+                            tuple(Synapse(src, stacked, 0, d) for src, d in feed), 1.0))
         state_stage.append(len(stages) - 1)
         if graded:
             source = len(stages) - 1
-            port = {t: tuple(Synapse(source, MIXING_BLOCKS[(part, t)](layer.mixing), 0, 0, part)
-                             for part in ("re", "im")) for t in ("re", "im")}
+            syns = tuple(Synapse(source, w, 0, 0, part) for part, w in mixing_blocks(layer.mixing).items())
             zeros = np.zeros(layer.num_neurons)
-            stages.append(Stage(zeros, zeros, layer.threshold, layer.spike, 0, port["re"], port["im"], 1.0))
+            stages.append(Stage(zeros, zeros, layer.threshold, layer.spike, 0, syns, 1.0))
         layer_stage[i] = len(stages) - 1
     feed = links(sources[-1], layer_stage, len(stages) + 1)
     readout = Readout(tuple(Synapse(src, net.readout.weight, 0, d) for src, d in feed), 1.0 - net.readout.leak,

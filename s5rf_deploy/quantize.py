@@ -28,7 +28,7 @@ from s5rf_deploy.errors import S5RFError
 from s5rf_deploy.fxp_network import FxpNetwork, Readout, Stage, Synapse
 from s5rf_deploy.hw_profiles import HardwareProfile
 from s5rf_deploy.network import S5RFNetwork, model_from_network
-from s5rf_deploy.pipeline import MIXING_BLOCKS, layer_sources, links
+from s5rf_deploy.pipeline import layer_sources, links, mixing_blocks
 
 CALIBRATION_MARGIN = 1.5  # calibrated scales leave 50 % above the largest value seen
 LAVA_ACCUMULATOR_BITS = 31
@@ -176,26 +176,25 @@ def quantize(net: S5RFNetwork, profile: HardwareProfile, calibration: np.ndarray
         c_re = np.clip(c.real, -dmax, dmax).astype(np.int64)
         c_im = np.clip(c.imag, -dmax, dmax).astype(np.int64)
         lam_q = (c_re + 1j * c_im) / 2**dbits
-        dig_re = weight_digits(scale * m.real, profile, digits)
-        dig_im = weight_digits(scale * m.imag, profile, digits)
-        shift = _input_shift([e for w, e in dig_re + dig_im if np.any(w)], shift_max, profile)
+        dig = weight_digits(scale * np.concatenate([m.real, m.imag]), profile, digits)
+        shift = _input_shift([e for w, e in dig if np.any(w)], shift_max, profile)
         depth = len(stages) + 1
         feed = links(sources[i], layer_stage, depth)
         where = f"layer {i}"
-        syn_re = _synapses(dig_re, shift, feed, "spikes", profile, where, report)
-        syn_im = _synapses(dig_im, shift, feed, "spikes", profile, where, report)
-        implemented = _effective(syn_re, shift, feed[0][0]) + 1j * _effective(syn_im, shift, feed[0][0])
-        err = np.abs(implemented / scale - m)
+        syns = _synapses(dig, shift, feed, "spikes", profile, where, report)
+        stacked = _effective(syns, shift, feed[0][0])
+        p = layer.num_neurons
+        err = np.abs((stacked[:p] + 1j * stacked[p:]) / scale - m)
         graded = layer.mixing is not None
         threshold = int(round(layer.threshold * scale))
         payload_shift = _payload_shift(layer.mixing, profile, digits) if graded else 0
-        stages.append(Stage(c_re, c_im, threshold, "graded" if graded else layer.spike, shift, syn_re, syn_im, scale,
+        stages.append(Stage(c_re, c_im, threshold, "graded" if graded else layer.spike, shift, syns, scale,
                             payload_shift))
         state_stage.append(len(stages) - 1)
         entry = {
             "layer": i, "neurons": layer.num_neurons, "state_scale_log2": s, "threshold": threshold,
-            "input_shift": shift, "weight_exponents": sorted({syn.weight_exp for syn in syn_re + syn_im}),
-            "weight_digits": max(len(dig_re), len(dig_im)),
+            "input_shift": shift, "weight_exponents": sorted({syn.weight_exp for syn in syns}),
+            "weight_digits": len(dig),
             "weight_error": {"max_abs": float(err.max()),
                              "rel_rms": float(np.sqrt(np.mean(err**2) / max(np.mean(np.abs(m) ** 2), 1e-300)))},
             "pole_error": {"magnitude": (np.abs(lam_q) - np.abs(lam_bar)).tolist(),
@@ -236,18 +235,13 @@ def _mixing_stage(layer, source: int, scale: float, payload_shift: int, profile:
     """The V-mixing stage after a graded RF stage: x = V z, spiking by the layer's rule."""
     v = layer.mixing
     factor = 2.0**payload_shift  # state units per payload unit
-    dig = {k: weight_digits(block(v) * factor, profile, digits) for k, block in MIXING_BLOCKS.items()}
+    dig = {part: weight_digits(block * factor, profile, digits) for part, block in mixing_blocks(v).items()}
     shift = _input_shift([e for d in dig.values() for w, e in d if np.any(w)], profile.state["input_shift_max"],
                          profile)
-    where = "V mixing"
-
-    def port(target: str) -> tuple[Synapse, ...]:
-        return tuple(syn for part in ("re", "im")
-                     for syn in _synapses(dig[(part, target)], shift, [(source, 0)], part, profile, where, report))
-
+    syns = tuple(syn for part in ("re", "im")
+                 for syn in _synapses(dig[part], shift, [(source, 0)], part, profile, "V mixing", report))
     zeros = np.zeros(layer.num_neurons, np.int64)
-    return Stage(zeros, zeros.copy(), int(round(layer.threshold * scale)), layer.spike, shift, port("re"),
-                 port("im"), scale, payload_shift=0)
+    return Stage(zeros, zeros.copy(), int(round(layer.threshold * scale)), layer.spike, shift, syns, scale)
 
 
 def _quantize_readout(net: S5RFNetwork, profile: HardwareProfile, sources: list[int], layer_stage: dict[int, int],
@@ -299,8 +293,8 @@ def estimate_resources(net: FxpNetwork) -> dict[str, Any]:
     wbits = net.profile.weights["mantissa_bits"]
     pops = []
     for k, st in enumerate(net.stages):
-        syns = sum(int(np.count_nonzero(s.weights)) for s in st.inputs_re + st.inputs_im)
-        fan_in = sum(int(np.count_nonzero(s.weights, axis=1).max(initial=0)) for s in st.inputs_re + st.inputs_im)
+        syns = sum(int(np.count_nonzero(s.weights)) for s in st.inputs)
+        fan_in = sum(int(np.count_nonzero(s.weights, axis=1).max(initial=0)) for s in st.inputs)
         pops.append((f"stage{k}", st.size, syns, fan_in))
     ro_syn = sum(int(np.count_nonzero(s.weights)) for s in net.readout.inputs)
     ro_fan = sum(int(np.count_nonzero(s.weights, axis=1).max(initial=0)) for s in net.readout.inputs)

@@ -63,36 +63,37 @@ class _Port:
     by columns before shifting, so every block keeps its own accumulator.
     """
 
-    def __init__(self, net: FxpNetwork, targets: list[tuple[int, Synapse]], size: int) -> None:
-        for _, syn in targets:
+    def __init__(self, net: FxpNetwork, synapses: Iterable[Synapse], size: int) -> None:
+        synapses = list(synapses)
+        for syn in synapses:
             bound = int(np.abs(syn.weights).sum(axis=1).max(initial=0)) * _value_bound(net, syn.source)
             if bound >= LAVA_ACCUMULATOR_LIMIT:
                 raise S5RFError(f"synapse from stage {syn.source}: accumulations up to {bound} overflow Lava's "
                                 f"32-bit accumulator; quantize with smaller weights or payloads")
         self.size = size
         merged: dict[tuple, list[Synapse]] = {}
-        for slot, syn in targets:
-            key = (slot, syn.weight_exp, syn.part, syn.weights.tobytes()) if syn.weight_exp >= 0 else (slot, id(syn))
+        for syn in synapses:
+            key = (syn.weight_exp, syn.part, syn.weights.tobytes()) if syn.weight_exp >= 0 else (id(syn),)
             merged.setdefault(key, []).append(syn)
-        feeds: dict[tuple, list[tuple[int, int, np.ndarray]]] = {}
-        for key, members in merged.items():
+        feeds: dict[tuple, list[Synapse]] = {}
+        for members in merged.values():
             feed = (tuple(sorted((m.source, m.delay) for m in members)), members[0].part)
-            feeds.setdefault(feed, []).append((key[0], members[0].weight_exp, members[0].weights))
+            feeds.setdefault(feed, []).append(members[0])
         self.products = []
         for (feed, part), blocks in feeds.items():
-            stacked = np.concatenate([w for _, _, w in blocks])
+            stacked = np.concatenate([b.weights for b in blocks])
             bound = int(np.abs(stacked).sum(axis=1).max()) * sum(_value_bound(net, src) for src, _ in feed)
             dtype = np.float32 if bound < 2**24 else np.float64 if bound < 2**53 else np.int64
-            self.products.append((feed, part, stacked.T.astype(dtype), [(slot, exp) for slot, exp, _ in blocks]))
+            self.products.append((feed, part, stacked.T.astype(dtype), [b.weight_exp for b in blocks]))
 
-    def inputs(self, history: dict, n: int, slots: int) -> list[np.ndarray]:
-        """The summed synaptic input of each slot (e.g. re and im) at this step."""
-        out = [np.zeros((n, self.size), np.int64) for _ in range(slots)]
-        for feed, part, w_t, rows in self.products:
+    def inputs(self, history: dict, n: int) -> np.ndarray:
+        """The summed synaptic input of the population at this step."""
+        out = np.zeros((n, self.size), np.int64)
+        for feed, part, w_t, exps in self.products:
             x = sum(history[(src, part)][-1 - delay] for src, delay in feed)
             acc = (x.astype(w_t.dtype) @ w_t).astype(np.int64)
-            for j, (slot, exp) in enumerate(rows):
-                out[slot] += fx.dense_output(acc[:, j * self.size:(j + 1) * self.size], exp)
+            for j, exp in enumerate(exps):
+                out += fx.dense_output(acc[:, j * self.size:(j + 1) * self.size], exp)
         return out
 
 
@@ -111,10 +112,9 @@ class Stepper:
 
     def __init__(self, net: FxpNetwork) -> None:
         self.net = net
-        self.ports = [_Port(net, [(0, syn) for syn in st.inputs_re] + [(1, syn) for syn in st.inputs_im], st.size)
-                      for st in net.stages]
-        self.readout_port = _Port(net, [(0, syn) for syn in net.readout.inputs], net.num_classes)
-        synapses = [syn for st in net.stages for syn in st.inputs_re + st.inputs_im] + list(net.readout.inputs)
+        self.ports = [_Port(net, st.inputs, 2 * st.size) for st in net.stages]
+        self.readout_port = _Port(net, net.readout.inputs, net.num_classes)
+        synapses = [syn for st in net.stages for syn in st.inputs] + list(net.readout.inputs)
         self.history_length = max(syn.delay for syn in synapses) + 1
         self.limit = net.profile.state_max
         self.decay_bits = net.profile.decay["bits"]
@@ -158,13 +158,15 @@ class Stepper:
         payload_bits = net.profile.spikes["payload_bits"]
         for step in range(steps + net.latency):
             # every population reads what its synapses computed from earlier steps ...
-            stage_inputs = [port.inputs(history, n, 2) for port in self.ports]
-            (a_in,) = self.readout_port.inputs(history, n, 1)
+            stage_inputs = [port.inputs(history, n) for port in self.ports]
+            a_in = self.readout_port.inputs(history, n)
             # ... then updates, and its output joins the history for later steps
             history[(INPUT, "spikes")].append(u[:, step] if step < steps else zeros_in)
             for k, st in enumerate(net.stages):
-                re[k], im[k], saturated = fx.rf_update(re[k], im[k], st.decay_re, st.decay_im, *stage_inputs[k],
-                                                       st.input_shift, self.decay_bits, self.rounding, self.limit)
+                a = stage_inputs[k]
+                re[k], im[k], saturated = fx.rf_update(re[k], im[k], st.decay_re, st.decay_im, a[:, :st.size],
+                                                       a[:, st.size:], st.input_shift, self.decay_bits, self.rounding,
+                                                       self.limit)
                 sat[f"stage{k}"] += int(saturated.sum())
                 if st.spike == "graded":
                     history[(k, "re")].append(fx.graded_payload(re[k], st.payload_shift, payload_bits)[0])

@@ -33,9 +33,9 @@ def unpipelined(fxp, inputs: np.ndarray):
         im = np.zeros((n, st.size), np.int64)
         trace = {part: np.zeros((n, steps, st.size), np.int64) for part in ("spikes", "re", "im")}
         for t in range(steps):
-            a = [sum((fx.dense_output(outs[(s.source, s.part)][:, t] @ s.weights.T, s.weight_exp) for s in syns),
-                     np.zeros((n, st.size), np.int64)) for syns in (st.inputs_re, st.inputs_im)]
-            re, im, _ = fx.rf_update(re, im, st.decay_re, st.decay_im, a[0], a[1], st.input_shift,
+            a = sum((fx.dense_output(outs[(s.source, s.part)][:, t] @ s.weights.T, s.weight_exp) for s in st.inputs),
+                    np.zeros((n, 2 * st.size), np.int64))
+            re, im, _ = fx.rf_update(re, im, st.decay_re, st.decay_im, a[:, :st.size], a[:, st.size:], st.input_shift,
                                      fxp.profile.decay["bits"], fxp.profile.decay["rounding"], fxp.profile.state_max)
             if st.spike == "graded":
                 bits = fxp.profile.spikes["payload_bits"]

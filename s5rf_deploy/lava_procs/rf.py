@@ -2,7 +2,8 @@
 
 Lava's built-in ``lava.proc.rf.RF`` has one decay per population and spikes on
 a phase crossing, so it cannot express S5-RF.  This Process holds per-neuron
-rotation coefficients, a threshold, and real/imaginary input ports; it sends
+rotation coefficients, a threshold, and one input port of ``2P`` values
+(real inputs, then imaginary inputs, so one ``Dense`` feeds both); it sends
 spikes (cartesian or polar rule) or, for V mixing, its state as graded spikes.
 The fixed-point model calls :mod:`s5rf_deploy.fixed_point`, the same code as
 the stepper.  Importing this module imports Lava (via ``s5rf_deploy``'s
@@ -46,8 +47,7 @@ class RFCompartment(AbstractProcess):
         super().__init__(spike=spike, input_shift=input_shift, decay_bits=decay_bits, rounding=rounding,
                          limit=limit, payload_shift=payload_shift, payload_bits=payload_bits, name=name)
         shape = (len(decay_re),)
-        self.a_re = InPort(shape=shape)
-        self.a_im = InPort(shape=shape)
+        self.a_in = InPort(shape=(2 * shape[0],))
         self.s_out = OutPort(shape=shape)
         self.g_re = OutPort(shape=shape)
         self.g_im = OutPort(shape=shape)
@@ -86,8 +86,7 @@ class _RFModelBase(PyLoihiProcessModel):
 class PyRFCompartmentFloat(_RFModelBase):
     """Float model: ``z' = lambda_bar z + (a_re + i a_im)``, spikes by the rule."""
 
-    a_re: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
-    a_im: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     g_re: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     g_im: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
@@ -103,7 +102,7 @@ class PyRFCompartmentFloat(_RFModelBase):
     trace_s: np.ndarray = LavaPyType(np.ndarray, float)
 
     def run_spk(self) -> None:
-        a_re, a_im = self.a_re.recv(), self.a_im.recv()
+        a_re, a_im = np.split(self.a_in.recv(), 2)
         re = self.decay_re * self.re - self.decay_im * self.im + a_re
         im = self.decay_im * self.re + self.decay_re * self.im + a_im
         self.re[:], self.im[:] = re, im
@@ -124,8 +123,7 @@ class PyRFCompartmentFloat(_RFModelBase):
 class PyRFCompartmentFixed(_RFModelBase):
     """Bit-accurate model: :func:`s5rf_deploy.fixed_point.rf_update` and friends."""
 
-    a_re: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
-    a_im: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
     g_re: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
     g_im: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
@@ -142,8 +140,9 @@ class PyRFCompartmentFixed(_RFModelBase):
 
     def run_spk(self) -> None:
         p = self.proc_params
-        re, im, _ = fx.rf_update(self.re, self.im, self.decay_re, self.decay_im, self.a_re.recv(),
-                                 self.a_im.recv(), p["input_shift"], p["decay_bits"], p["rounding"], p["limit"])
+        a_re, a_im = np.split(self.a_in.recv(), 2)
+        re, im, _ = fx.rf_update(self.re, self.im, self.decay_re, self.decay_im, a_re, a_im, p["input_shift"],
+                                 p["decay_bits"], p["rounding"], p["limit"])
         self.re[:], self.im[:] = re, im
         if p["spike"] == "graded":
             spikes = np.zeros_like(re)
