@@ -23,23 +23,15 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
-from common import RESULTS, SSC, environment, print_table, write_results
+from common import RESULTS, SSC, environment, firing_network, print_table, write_results
 
 # This script is named lava.py: drop its folder from the path so that "lava" means Lava.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-from s5rf_deploy.hw_profiles import load_profile  # noqa: E402
 
 import s5rf_deploy  # noqa: E402, F401  (Lava compatibility hook)
-from s5rf_deploy.config import ModelConfig  # noqa: E402
 from s5rf_deploy.lava_build import LavaRunner  # noqa: E402
-from s5rf_deploy.model import S5RFModel  # noqa: E402
-from s5rf_deploy.network import network_from_model  # noqa: E402
-from s5rf_deploy.quantize import quantize  # noqa: E402
 from s5rf_deploy.stepper import Stepper  # noqa: E402
-
-INPUT_GAIN = 8.0
 
 
 def builtin_rf_seconds_per_step(sizes: list[int], inputs: int, classes: int, steps: int) -> float:
@@ -81,15 +73,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(RESULTS / "lava.json"))
     args = parser.parse_args()
     cfg = dict(SSC, num_neurons=(args.neurons,) * 4, num_blocks=(max(args.neurons // 32, 1),) * 4)
-    torch.manual_seed(0)
-    model = S5RFModel(ModelConfig(**cfg))
-    with torch.no_grad():
-        for layer in model.layers:
-            layer.B.mul_(INPUT_GAIN)
-    net = network_from_model(model)
-    rng = np.random.default_rng(0)
-    inputs = (rng.random((256, args.steps, cfg["input_dim"])) < 0.05).astype(np.float32)
-    fxp, _ = quantize(net, load_profile("loihi2"), inputs[:16])
+    _, inputs, fxp, _ = firing_network(cfg, 256, args.steps)
     start = time.perf_counter()
     runner = LavaRunner(fxp, args.steps)
     lava_result = runner.run(inputs[:3])

@@ -12,18 +12,11 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
 import torch
-from common import RESULTS, SSC, environment, print_table, write_results
-from s5rf_deploy.hw_profiles import load_profile
+from common import RESULTS, SSC, environment, firing_network, print_table, write_results
 
-from s5rf_deploy.config import ModelConfig
-from s5rf_deploy.model import S5RFModel
-from s5rf_deploy.network import model_from_network, network_from_model
-from s5rf_deploy.quantize import quantize
+from s5rf_deploy.network import model_from_network
 from s5rf_deploy.stepper import Stepper
-
-INPUT_GAIN = 8.0
 
 
 def timed(fn) -> float:
@@ -40,15 +33,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(RESULTS / "stepper.json"))
     args = parser.parse_args()
     steps, big = (50, 64) if args.quick else (args.steps, args.big_batch)
-    torch.manual_seed(0)
-    model = S5RFModel(ModelConfig(**SSC))
-    with torch.no_grad():
-        for layer in model.layers:
-            layer.B.mul_(INPUT_GAIN)
-    net = network_from_model(model)
-    rng = np.random.default_rng(0)
-    inputs = (rng.random((big, steps, 140)) < 0.05).astype(np.float32)
-    fxp, report = quantize(net, load_profile("loihi2"), inputs[:16])
+    net, inputs, fxp, report = firing_network(SSC, big, steps)
     stepper = Stepper(fxp)
     rates = report.calibration["agreement"]
     cases = {}
