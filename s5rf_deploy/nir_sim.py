@@ -44,8 +44,17 @@ from s5rf_deploy.nir_graph import (
 
 
 def _vec(x, n: int) -> np.ndarray:
-    return np.broadcast_to(np.asarray(x, dtype=np.float64).ravel(), (n,)).copy() if np.size(x) in (1, n) \
-        else np.asarray(x, dtype=np.float64).ravel()
+    """A parameter as a float64 vector of length ``n`` (a scalar is broadcast)."""
+    arr = np.asarray(x, dtype=np.float64).ravel()
+    if arr.size == 1:
+        return np.full(n, arr[0])
+    if arr.size != n:
+        raise GraphError(f"a parameter has {arr.size} values for {n} neurons")
+    return arr.copy()
+
+
+def _concat(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0)
 
 
 @dataclass
@@ -56,9 +65,6 @@ class _Signal:
     ch: sp.csr_matrix
     c0: np.ndarray
     imp: dict[str, np.ndarray]
-
-    def is_continuous(self) -> bool:
-        return self.cx.nnz > 0 or self.ch.nnz > 0 or np.any(self.c0 != 0)
 
     def mapped(self, w: np.ndarray, b: np.ndarray | None = None) -> _Signal:
         ws = sp.csr_matrix(w)
@@ -278,10 +284,9 @@ class GraphSimulator:
                     gh_c.append(cc.ravel())
                     gh_v.append(ex[j, :m, m:m + k].ravel())
                 gc[idx] = ex[j, :m, -1]
-        cat = (lambda parts: np.concatenate(parts) if parts else np.zeros(0))  # noqa: E731
-        self.phi = sp.csr_matrix((cat(phi_v), (cat(phi_r).astype(int), cat(phi_c).astype(int))),
+        self.phi = sp.csr_matrix((_concat(phi_v), (_concat(phi_r).astype(int), _concat(phi_c).astype(int))),
                                  shape=(self.nx, self.nx))
-        self.gamma_h = sp.csr_matrix((cat(gh_v), (cat(gh_r).astype(int), cat(gh_c).astype(int))),
+        self.gamma_h = sp.csr_matrix((_concat(gh_v), (_concat(gh_r).astype(int), _concat(gh_c).astype(int))),
                                      shape=(self.nx, self.nh))
         self.gamma_c = gc
 

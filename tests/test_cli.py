@@ -194,3 +194,64 @@ def test_bad_nir_files_exit_2(tmp_path):
         assert_bad_input(result, message)
     assert not (tmp_path / "r.npz").exists() and not (tmp_path / "x.nir").exists()
     assert run("simulate", str(good), "--input", str(tmp_path / "in.npz"), "-o", str(tmp_path / "r.npz")).exit_code == 0
+
+
+def _demo_data(tmp_path: Path, n: int = 30) -> Path:
+    from s5rf_deploy.dataset import save_dataset
+    from s5rf_deploy.demo import digits
+
+    save_dataset(digits.load_split("test").head(n), tmp_path / "test.npz")
+    return tmp_path / "test.npz"
+
+
+def test_quantize_command_writes_artifact_and_report(tmp_path):
+    import json
+
+    from s5rf_deploy.demo import model_path
+
+    data = _demo_data(tmp_path)
+    result = run("quantize", str(model_path()), "--profile", "loihi2", "--calibrate", str(data),
+                 "--report", str(tmp_path / "r.json"), "-o", str(tmp_path / "m.fxp"))
+    assert result.exit_code == 0, result.output
+    assert "resources:" in result.output and "fits" in result.output
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert len(report["layers"]) == 2 and report["calibration"]["agreement"]["top1_agreement"] >= 0.9
+    result = run("--json", "simulate", str(tmp_path / "m.fxp"), "--input", str(data), "--record", "states",
+                 "-o", str(tmp_path / "s.npz"))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["precision"] == "fixed"
+    with np.load(tmp_path / "s.npz") as r:
+        assert r["readout"].dtype == np.int64 and r["states_0"].shape == (30, 40, 64, 2)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["quantize", "{model}", "--profile", "loihi9", "-o", "{tmp}/m.fxp"], "unknown profile 'loihi9'"),
+    (["simulate", "{fxp}", "--precision", "float", "--input", "{data}", "-o", "{tmp}/r.npz"], "no float model"),
+    (["simulate", "{model}", "--backend", "nir", "--precision", "fixed", "--input", "{data}", "-o", "{tmp}/r.npz"],
+     "stepper or lava"),
+    (["simulate", "{model}", "--precision", "fixed", "--input", "{graded}", "-o", "{tmp}/r.npz"],
+     "binary spike inputs"),
+    (["export-nir", "{polar}", "-o", "{tmp}/p.nir"], "polar"),
+])
+def test_fixed_point_and_export_errors(tmp_path, args, message):
+    from s5rf_deploy.hw_profiles import load_profile
+
+    from s5rf_deploy.checkpoint import save_checkpoint
+    from s5rf_deploy.demo import model_path
+    from s5rf_deploy.fxp_network import save_fxp
+    from s5rf_deploy.network import network_from_model
+    from s5rf_deploy.quantize import quantize
+
+    data = _demo_data(tmp_path, 3)
+    with np.load(data) as d:
+        np.savez(tmp_path / "graded.npz", inputs=d["inputs"] * 0.5)
+    net = network_from_model(load_checkpoint(model_path()))
+    save_fxp(quantize(net, load_profile("loihi2"))[0], tmp_path / "m.fxp")
+    from helpers import make_model
+
+    save_checkpoint(make_model("bilinear_polar"), tmp_path / "polar.s5rf")
+    values = {"model": str(model_path()), "fxp": str(tmp_path / "m.fxp"), "data": str(data), "tmp": str(tmp_path),
+              "graded": str(tmp_path / "graded.npz"), "polar": str(tmp_path / "polar.s5rf")}
+    result = run(*[a.format(**values) for a in args])
+    assert_bad_input(result, message)
+    assert not any(tmp_path.glob("r.npz")) and not any(tmp_path.glob("p.nir"))
