@@ -122,3 +122,14 @@ def lif_update(u: np.ndarray, v: np.ndarray, a_in: np.ndarray, du: np.ndarray | 
 def lif_spikes(v: np.ndarray, vth_mantissa: int) -> np.ndarray:
     """Lava's bit-accurate LIF spike condition ``v > vth << 6``."""
     return v > (int(vth_mantissa) << LIF_INPUT_SHIFT)
+
+
+def lif_step(u: np.ndarray, v: np.ndarray, a_in: np.ndarray, du: np.ndarray | int, dv: np.ndarray | int,
+             vth_mantissa: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A whole step of Lava's bit-accurate LIF: update, spike, reset ``v`` to 0 where it spiked.
+
+    Returns ``(u', v', spikes, overflowed)``.
+    """
+    u, v, overflowed = lif_update(u, v, a_in, du, dv)
+    spikes = lif_spikes(v, vth_mantissa)
+    return u, np.where(spikes, 0, v), spikes, overflowed

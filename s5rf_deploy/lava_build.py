@@ -96,9 +96,9 @@ class LavaRunner:
         self.stepping_seconds = 0.0  # time spent inside Lava's run() (excludes compile, resets, reads)
         self.total = steps + net.latency
         fixed = precision == "fixed"
-        dtype = np.int32 if fixed else np.float64
+        self.data_dtype = np.int32 if fixed else np.float64
         prof = net.profile
-        source = RingBuffer(data=np.zeros((net.input_dim, self.total), dtype))
+        source = RingBuffer(data=np.zeros((net.input_dim, self.total), self.data_dtype))
         synapse_list = [s for st in net.stages for s in st.inputs] + list(net.readout.inputs)
         delays = {k: max((s.delay for s in synapse_list if s.source == k), default=0) for k in range(len(net.stages))}
         stages = [RFCompartment(decay_re=st.decay_re, decay_im=st.decay_im, threshold=st.threshold, spike=st.spike,
@@ -172,7 +172,7 @@ class LavaRunner:
         samples = range(n)
 
         def padded(i: int) -> np.ndarray:
-            data = np.zeros((net.input_dim, self.total), np.int32 if self.precision == "fixed" else float)
+            data = np.zeros((net.input_dim, self.total), self.data_dtype)
             data[:, :self.steps] = inputs[i].T
             return data
 

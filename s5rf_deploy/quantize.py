@@ -4,11 +4,12 @@ Scales are powers of two.  For RF layer i with state scale ``S = 2^s``
 (state units per float unit, so the threshold becomes ``round(thr S)``):
 
 - poles: ``c = round(lambda_bar 2^decay_bits)`` (real and imaginary part),
-- input weights: ``W 2^E ~= S Re(M)`` and ``S Im(M)`` for the discrete input
-  matrix ``M``, with ``W`` in Lava's 8-bit weight set for its sign mode and
-  ``E`` split into the compartment's input shift and the synapse's exponent,
-- readout: per-class LIF with ``du = 4095 - round(beta 4096)``, weights
-  ``W_r 2^(e+6) ~= S_r Re(B_out)``.
+- input weights: ``sum_d W_d 2^E_d ~= S [Re M; Im M]`` (real and imaginary
+  rows stacked) for the discrete input matrix ``M``, one synapse per weight
+  digit d, ``W_d`` in Lava's 8-bit weight set for its sign mode and ``E_d``
+  split into the compartment's input shift and the synapse's exponent,
+- readout: Lava LIFs with ``du = 4095 - round(beta 4096)``, weights
+  ``sum_d W_d 2^(e_d + 6) ~= S_r Re(B_out)``.
 
 ``S`` comes from calibration data (largest state seen, with a safety margin)
 or from the profile's default headroom; ``S_r`` from calibration or from a
@@ -187,7 +188,7 @@ def quantize(net: S5RFNetwork, profile: HardwareProfile, calibration: np.ndarray
         err = np.abs((stacked[:p] + 1j * stacked[p:]) / scale - m)
         graded = layer.mixing is not None
         threshold = int(round(layer.threshold * scale))
-        payload_shift = _payload_shift(layer.mixing, profile, digits) if graded else 0
+        payload_shift = _payload_shift(layer.mixing, profile) if graded else 0
         stages.append(Stage(c_re, c_im, threshold, "graded" if graded else layer.spike, shift, syns, scale,
                             payload_shift))
         state_stage.append(len(stages) - 1)
@@ -222,8 +223,9 @@ def quantize(net: S5RFNetwork, profile: HardwareProfile, calibration: np.ndarray
     return fxp, report
 
 
-def _payload_shift(v: np.ndarray, profile: HardwareProfile, digits: int) -> int:
-    """Right shift of a graded stage's state so that ``sum_j |W_ij| p_j`` fits Lava's 32-bit accumulator."""
+def _payload_shift(v: np.ndarray, profile: HardwareProfile) -> int:
+    """Right shift of a graded stage's state so that every synapse's ``sum_j |W_ij| p_j`` fits Lava's
+    32-bit accumulator (each synapse is its own Dense, with its own accumulator)."""
     fan_in = int(max(np.count_nonzero(v.real, axis=1).max(), np.count_nonzero(v.imag, axis=1).max(), 1))
     p_bits = min(profile.spikes["payload_bits"] - 1,
                  LAVA_ACCUMULATOR_BITS - profile.weights["mantissa_bits"] - 1 - math.ceil(math.log2(2 * fan_in)))

@@ -179,8 +179,7 @@ class Stepper:
                         spikes[net.layer_stages.index(k)][:, t] = history[(k, "spikes")][-1]
                     if states is not None and k in net.state_stages:
                         states[net.state_stages.index(k)][:, t] = np.stack([re[k], im[k]], -1)
-            lif_u, lif_v, overflow = fx.lif_update(lif_u, lif_v, a_in, net.readout.du, 0)
-            fired = fx.lif_spikes(lif_v, net.readout.vth_mantissa)
-            lif_v = np.where(fired, 0, lif_v)
+            lif_u, lif_v, fired, overflow = fx.lif_step(lif_u, lif_v, a_in, net.readout.du, 0,
+                                                        net.readout.vth_mantissa)
             sat["readout"] += int(overflow.sum() + fired.sum())
         return StepperResult(lif_v, spikes, states, sat)

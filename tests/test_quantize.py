@@ -50,8 +50,7 @@ def unpipelined(fxp, inputs: np.ndarray):
     for t in range(steps):
         a = sum((fx.dense_output(outs[(s.source, s.part)][:, t] @ s.weights.T, s.weight_exp)
                  for s in fxp.readout.inputs), np.zeros((n, fxp.num_classes), np.int64))
-        u, v, _ = fx.lif_update(u, v, a, fxp.readout.du, 0)
-        v = np.where(fx.lif_spikes(v, fxp.readout.vth_mantissa), 0, v)
+        u, v, _, _ = fx.lif_step(u, v, a, fxp.readout.du, 0, fxp.readout.vth_mantissa)
     return v, [spikes[k] for k in fxp.layer_stages]
 
 
