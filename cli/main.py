@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 from s5rf_deploy.cli.app import Group
+from s5rf_deploy.cli.common import emit, int_list, progress_bar, read_json
 
 EXAMPLES = """
 \b
@@ -19,29 +19,6 @@ Examples:
   s5rf-deploy export-nir model.s5rf -o model.nir
   s5rf-deploy quantize model.s5rf --profile loihi2 --calibrate train.npz -o model.fxp
 """
-
-
-def _int_list(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise click.BadParameter(f"expected comma-separated integers, got {text!r}") from None
-
-
-def _report(ctx: click.Context, payload: dict, text: str) -> None:
-    """Print ``text`` (or ``payload`` as JSON with --json); nothing with --quiet."""
-    if ctx.obj["json"]:
-        click.echo(json.dumps(payload, indent=2, sort_keys=True))
-    elif not ctx.obj["quiet"]:
-        click.echo(text)
-
-
-def _progress(ctx: click.Context, label: str):
-    """A wrapper that shows a progress bar over an iterable on a terminal, unless quiet or --json."""
-    from tqdm import tqdm
-
-    silent = ctx.obj["quiet"] or ctx.obj["json"]
-    return lambda it: tqdm(it, desc=label, leave=False, disable=True if silent else None, file=sys.stderr)
 
 
 @click.group(cls=Group, epilog=EXAMPLES)
@@ -75,7 +52,7 @@ def import_reference(ctx: click.Context, model: str, config: str, output: str) -
     net = load_reference(model, config)
     save_checkpoint(net, output, {"source": str(model), "converter": "equinox"})
     cfg = net.config
-    _report(ctx, {"output": output, "config": cfg.to_dict()},
+    emit(ctx, {"output": output, "config": cfg.to_dict()},
             f"wrote {output}: {cfg.num_layers} RF layers {list(cfg.num_neurons)}, "
             f"{cfg.input_dim} inputs, {cfg.output_dim} classes")
 
@@ -129,12 +106,12 @@ def train(ctx: click.Context, data: str, output: str, config_path: str | None, n
     if not 0 <= val_fraction < 1:
         raise S5RFError("--val-fraction must be in [0, 1)")
     if config_path:
-        config = ModelConfig.from_dict(_read_json(config_path))
+        config = ModelConfig.from_dict(read_json(config_path))
     else:
         eta_lo, eta_hi = (float(v) for v in eta.split(","))
         config = ModelConfig(
             input_dim=dataset.inputs.shape[2], output_dim=classes or int(dataset.labels.max()) + 1,
-            num_neurons=_int_list(neurons), num_blocks=_int_list(blocks), discretization=discretization,
+            num_neurons=int_list(neurons), num_blocks=int_list(blocks), discretization=discretization,
             keep_imag=keep_imag, spike=spike, apply_skip=skip, eta_min=eta_lo, eta_max=eta_hi,
             dropout=dropout,
         )
@@ -152,22 +129,11 @@ def train(ctx: click.Context, data: str, output: str, config_path: str | None, n
             val_text = f", validation accuracy {acc:.4f}" if acc is not None else ""
             click.echo(f"epoch {epoch + 1}/{epochs}: loss {loss:.4f}{val_text}", err=True)
 
-    history = run_training(model, fit, val, settings, on_epoch, _progress(ctx, "train"))
+    history = run_training(model, fit, val, settings, on_epoch, progress_bar(ctx, "train"))
     save_checkpoint(model, output, {"source": str(data), "epochs": epochs, "seed": seed})
     final = history.val_accuracy[-1] if history.val_accuracy else None
-    _report(ctx, {"output": output, "loss": history.loss, "val_accuracy": history.val_accuracy},
+    emit(ctx, {"output": output, "loss": history.loss, "val_accuracy": history.val_accuracy},
             f"wrote {output}" + (f" (validation accuracy {final:.4f})" if final is not None else ""))
-
-
-def _read_json(path: str) -> dict:
-    from s5rf_deploy.errors import FormatError
-
-    try:
-        return json.loads(Path(path).read_text())
-    except OSError as exc:
-        raise FormatError(f"{path}: cannot read ({exc.strerror})") from None
-    except json.JSONDecodeError as exc:
-        raise FormatError(f"{path}: invalid JSON ({exc})") from None
 
 
 @main.command()
@@ -228,7 +194,7 @@ def simulate(ctx: click.Context, model: str, input_path: str, config: str | None
     backend = backend or ("torch" if is_rf else "nir")
     data = load_dataset(input_path).head(samples)
     data.check_width(net.input_dim, input_path)
-    progress = _progress(ctx, "simulate")
+    progress = progress_bar(ctx, "simulate")
     if precision == "fixed":
         if not is_fxp:
             if not is_rf:
@@ -265,7 +231,7 @@ def simulate(ctx: click.Context, model: str, input_path: str, config: str | None
         acc = float((run["predictions"] == data.labels).mean())
         payload["accuracy"] = acc
         text += f", accuracy {acc:.4f}"
-    _report(ctx, payload, text)
+    emit(ctx, payload, text)
 
 
 @main.command("export-nir")
@@ -297,7 +263,7 @@ def export_nir(ctx: click.Context, model: str, config: str | None, dt: float | N
         graph = graph_to_nir(net)
         what = f"{len(net.nodes)} nodes"
     write_nir(graph, output)
-    _report(ctx, {"output": output, "nodes": len(graph.nodes)}, f"wrote {output}: {what}")
+    emit(ctx, {"output": output, "nodes": len(graph.nodes)}, f"wrote {output}: {what}")
 
 
 @main.command()
@@ -353,7 +319,7 @@ def quantize(ctx: click.Context, model: str, profile: str, config: str | None, c
     if report_path:
         with atomic_path(report_path) as tmp:
             tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
-    _report(ctx, payload, quantization_table(report, prof.name) + f"\nwrote {output}")
+    emit(ctx, payload, quantization_table(report, prof.name) + f"\nwrote {output}")
 
 
 @main.command()
@@ -381,3 +347,6 @@ def demo(ctx: click.Context, output: str, lava_samples: int) -> None:
         click.echo(f"done in {result['seconds']:.1f} s; files in {output}/")
     if not result["lava"]["bit_exact"]:
         raise CheckFailed("Lava's fixed-point run differs from the stepper")
+
+
+# Commands that live in their own modules (each imports its heavy dependencies lazily).
