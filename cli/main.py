@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import click
@@ -170,11 +171,13 @@ def simulate(ctx: click.Context, model: str, input_path: str, config: str | None
     from s5rf_deploy.dataset import load_dataset
     from s5rf_deploy.errors import S5RFError
     from s5rf_deploy.fxp_network import FxpNetwork
+    from s5rf_deploy.lif_graph import LifGraph
     from s5rf_deploy.loading import load_any
     from s5rf_deploy.network import S5RFNetwork
     from s5rf_deploy.simulation import (
         simulate_fixed,
         simulate_graph,
+        simulate_graph_lava_float,
         simulate_lava_float,
         simulate_network_as_graph,
         simulate_torch,
@@ -182,7 +185,7 @@ def simulate(ctx: click.Context, model: str, input_path: str, config: str | None
     )
 
     net = load_any(model, config, dt=dt, as_graph=as_graph)
-    is_fxp = isinstance(net, FxpNetwork)
+    is_fxp = isinstance(net, (FxpNetwork, LifGraph))
     precision = precision or ("fixed" if is_fxp or backend == "stepper" else "float")
     if is_fxp and precision == "float":
         raise S5RFError(f"{model}: a fixed-point artifact has no float model; give the float model instead")
@@ -197,20 +200,18 @@ def simulate(ctx: click.Context, model: str, input_path: str, config: str | None
     progress = progress_bar(ctx, "simulate")
     if precision == "fixed":
         if not is_fxp:
-            if not is_rf:
-                raise S5RFError(f"{model}: fixed point is available for S5-RF networks only")
             from s5rf_deploy.hw_profiles import load_profile
 
             from s5rf_deploy.quantize import quantize
+            from s5rf_deploy.quantize_graph import lif_graph
 
-            net, _ = quantize(net, load_profile(profile))
+            net, _ = quantize(net, load_profile(profile)) if is_rf else lif_graph(net, load_profile(profile), dt=dt)
         run = simulate_fixed(net, data.inputs, record, batch_size, progress, backend)
     elif backend == "lava":
-        if not is_rf:
-            raise S5RFError(f"{model}: Lava float runs are available for S5-RF networks only")
         from s5rf_deploy.hw_profiles import load_profile
 
-        run = simulate_lava_float(net, load_profile(profile), data.inputs, record, progress)
+        lava_float = simulate_lava_float if is_rf else partial(simulate_graph_lava_float, dt=dt)
+        run = lava_float(net, load_profile(profile), data.inputs, record, progress)
     elif backend == "torch":
         if not is_rf:
             raise S5RFError(f"{model}: the torch backend runs S5-RF networks; use --backend nir for this graph")
@@ -277,49 +278,62 @@ def export_nir(ctx: click.Context, model: str, config: str | None, dt: float | N
               help="Synapses per connection (each adds ~7 weight bits and the same synaptic memory).")
 @click.option("--max-steps", default=1000, show_default=True,
               help="Sequence length the readout must hold without calibration (worst case).")
+@click.option("--dt", type=float, help="Sampling period for NIR graphs without dt metadata.")
 @click.option("--allow-overflow", is_flag=True, help="Write the artifact even if it does not fit or overflows.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Also write the report as JSON.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Fixed-point .fxp to write.")
 @click.pass_context
 def quantize(ctx: click.Context, model: str, profile: str, config: str | None, calibrate: str | None,
-             calibration_samples: int, digits: int, max_steps: int, allow_overflow: bool, report_path: str | None,
-             output: str) -> None:
+             calibration_samples: int, digits: int, max_steps: int, dt: float | None, allow_overflow: bool,
+             report_path: str | None, output: str) -> None:
     """Quantize MODEL for a hardware profile and write a fixed-point artifact.
 
+    S5-RF models become RF compartments; standard NIR graphs (LIF, IF, CubaLIF,
+    LI/I outputs) become Lava LIF + Dense stages.
+
     \b
-    Example:
+    Examples:
       s5rf-deploy quantize model.s5rf --profile loihi2 --calibrate train.npz -o model.fxp
+      s5rf-deploy quantize braille.nir --dt 1e-4 --profile loihi2 -o braille.fxp
     """
     from s5rf_deploy.hw_profiles import load_profile
 
     from s5rf_deploy.atomic import atomic_path
     from s5rf_deploy.dataset import load_dataset
-    from s5rf_deploy.errors import S5RFError
     from s5rf_deploy.fxp_network import save_fxp
+    from s5rf_deploy.lif_graph import save_lif_graph
     from s5rf_deploy.loading import load_network
     from s5rf_deploy.network import S5RFNetwork
     from s5rf_deploy.quantize import check_fits
     from s5rf_deploy.quantize import quantize as run_quantize
-    from s5rf_deploy.report_text import quantization_table
+    from s5rf_deploy.quantize_graph import graph_agreement, lif_graph
+    from s5rf_deploy.report_text import graph_quantization_table, quantization_table
 
     prof = load_profile(profile)
-    net = load_network(model, config)
-    if not isinstance(net, S5RFNetwork):
-        raise S5RFError(f"{model}: quantization is available for S5-RF networks only")
+    net = load_network(model, config, dt=dt)
     calib = None
     if calibrate:
         data = load_dataset(calibrate).head(calibration_samples)
         data.check_width(net.input_dim, calibrate)
         calib = data.inputs
-    fxp, report = run_quantize(net, prof, calib, max_steps=max_steps, digits=digits)
-    check_fits(report, allow_overflow)
-    save_fxp(fxp, output)
+    if isinstance(net, S5RFNetwork):
+        fxp, report = run_quantize(net, prof, calib, max_steps=max_steps, digits=digits)
+        check_fits(report, allow_overflow)
+        save_fxp(fxp, output)
+        table = quantization_table(report, prof.name)
+    else:
+        fxp, report = lif_graph(net, prof, "fixed", dt, digits, max_steps)
+        if calib is not None:
+            report.calibration = graph_agreement(net, fxp, calib)
+        check_fits(report, allow_overflow)
+        save_lif_graph(fxp, output)
+        table = graph_quantization_table(report, prof.name)
     payload = {"output": output, "profile": prof.name, "layers": report.layers, "readout": report.readout,
                "resources": report.resources, "calibration": report.calibration, "overflow": report.overflow}
     if report_path:
         with atomic_path(report_path) as tmp:
             tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
-    emit(ctx, payload, quantization_table(report, prof.name) + f"\nwrote {output}")
+    emit(ctx, payload, table + f"\nwrote {output}")
 
 
 @main.command()

@@ -121,7 +121,7 @@ def lif_update(u: np.ndarray, v: np.ndarray, a_in: np.ndarray, du: np.ndarray | 
 
 def lif_spikes(v: np.ndarray, vth_mantissa: int) -> np.ndarray:
     """Lava's bit-accurate LIF spike condition ``v > vth << 6``."""
-    return v > (int(vth_mantissa) << LIF_INPUT_SHIFT)
+    return v > np.left_shift(np.asarray(vth_mantissa, np.int64), LIF_INPUT_SHIFT)
 
 
 def lif_step(u: np.ndarray, v: np.ndarray, a_in: np.ndarray, du: np.ndarray | int, dv: np.ndarray | int,

@@ -78,6 +78,35 @@ def terminate_lava_processes(timeout: float = 5.0) -> None:
             child.kill()
 
 
+def run_samples(source, cfg, samples: int, steps: int, load: Callable[[int], None], collect: Callable[[int], None],
+                progress: Callable | None = None) -> float:
+    """Compile the graph of ``source`` once and run ``samples`` samples of ``steps`` steps back to back.
+
+    ``load(i)`` sets sample i's input and resets states (sample 0 before compiling),
+    ``collect(i)`` reads its results.  Returns the seconds spent inside Lava's
+    ``run()``.  On any error or Ctrl-C every Lava process is ended.
+    """
+    from lava.magma.core.run_conditions import RunSteps
+
+    stepping = 0.0
+    try:
+        load(0)
+        with _sigint_ignored():
+            source.create_runtime(run_cfg=cfg)
+        for i in progress(range(samples)) if progress else range(samples):
+            if i:
+                load(i)
+            started = time.perf_counter()
+            source.run(condition=RunSteps(num_steps=steps))
+            stepping += time.perf_counter() - started
+            collect(i)
+    except BaseException:
+        terminate_lava_processes()
+        raise
+    source.stop()
+    return stepping
+
+
 class LavaRunner:
     """A Lava process graph of one pipeline for sequences of ``steps`` steps.
 
@@ -156,7 +185,6 @@ class LavaRunner:
     def run(self, inputs: np.ndarray, record: bool = True, progress: Callable | None = None) -> StepperResult:
         """Run each sample of ``inputs`` (N, steps, H); results aligned like the stepper's (float arrays
         for a float run)."""
-        from lava.magma.core.run_conditions import RunSteps
         from lava.magma.core.run_configs import Loihi2SimCfg
 
         inputs = check_spike_inputs(np.asarray(inputs), self.net.input_dim)
@@ -169,37 +197,28 @@ class LavaRunner:
         spikes = [np.zeros((n, self.steps, net.stages[s].size), np.uint8) for s in net.layer_stages]
         states = [np.zeros((n, self.steps, net.stages[s].size, 2), kind) for s in net.state_stages]
         cfg = Loihi2SimCfg(select_tag="fixed_pt" if self.precision == "fixed" else "floating_pt")
-        samples = range(n)
 
-        def padded(i: int) -> np.ndarray:
+        def load(i: int) -> None:
             data = np.zeros((net.input_dim, self.total), self.data_dtype)
             data[:, :self.steps] = inputs[i].T
-            return data
+            if i:
+                g.source.data.set(data)
+                self._reset()
+            else:
+                g.source.data.init = data
 
-        try:
-            g.source.data.init = padded(0)
-            with _sigint_ignored():
-                g.source.create_runtime(run_cfg=cfg)
-            for i in progress(samples) if progress else samples:
-                if i:
-                    g.source.data.set(padded(i))
-                    self._reset()
-                started = time.perf_counter()
-                g.source.run(condition=RunSteps(num_steps=self.total))
-                self.stepping_seconds += time.perf_counter() - started
-                for classes, lif in g.lifs:
-                    readout[i, classes] = lif.v.get()
-                if record:
-                    for j, k in enumerate(net.layer_stages):
-                        rows = slice(net.depth(k), net.depth(k) + self.steps)
-                        spikes[j][i] = g.stages[k].trace_s.get()[rows]
-                    for j, k in enumerate(net.state_stages):
-                        rows = slice(net.depth(k), net.depth(k) + self.steps)
-                        states[j][i, :, :, 0] = g.stages[k].trace_re.get()[rows]
-                        states[j][i, :, :, 1] = g.stages[k].trace_im.get()[rows]
-        except BaseException:
-            terminate_lava_processes()
-            raise
-        g.source.stop()
+        def collect(i: int) -> None:
+            for classes, lif in g.lifs:
+                readout[i, classes] = lif.v.get()
+            if record:
+                for j, k in enumerate(net.layer_stages):
+                    rows = slice(net.depth(k), net.depth(k) + self.steps)
+                    spikes[j][i] = g.stages[k].trace_s.get()[rows]
+                for j, k in enumerate(net.state_stages):
+                    rows = slice(net.depth(k), net.depth(k) + self.steps)
+                    states[j][i, :, :, 0] = g.stages[k].trace_re.get()[rows]
+                    states[j][i, :, :, 1] = g.stages[k].trace_im.get()[rows]
+
+        self.stepping_seconds += run_samples(g.source, cfg, n, self.total, load, collect, progress)
         # Lava's models clip silently, so a Lava run reports no saturation counts (the stepper does)
         return StepperResult(readout, spikes if record else None, states if record else None, {})

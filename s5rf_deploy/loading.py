@@ -42,10 +42,14 @@ def load_network(path: str | os.PathLike, config: str | os.PathLike | None = Non
 
 def load_any(path: str | os.PathLike, config: str | os.PathLike | None = None, dt: float | None = None,
              as_graph: bool = False):
-    """Like :func:`load_network`, but a fixed-point artifact loads as an :class:`FxpNetwork`."""
-    from s5rf_deploy import fxp_network
+    """Like :func:`load_network`, but fixed-point artifacts load as an :class:`FxpNetwork` (S5-RF) or a
+    :class:`~s5rf_deploy.lif_graph.LifGraph` (standard graphs)."""
+    from s5rf_deploy import fxp_network, lif_graph
 
     p = Path(path)
-    if p.is_file() and p.suffix not in (".nir", ".eqx") and container.peek_kind(p) == fxp_network.KIND:
+    kind = container.peek_kind(p) if p.is_file() and p.suffix not in (".nir", ".eqx") else None
+    if kind == fxp_network.KIND:
         return fxp_network.load_fxp(p)
+    if kind == lif_graph.KIND:
+        return lif_graph.load_lif_graph(p)
     return load_network(path, config, dt=dt, as_graph=as_graph)

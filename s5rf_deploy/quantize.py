@@ -291,18 +291,19 @@ def agreement(net: S5RFNetwork, fxp: FxpNetwork, inputs: np.ndarray) -> dict[str
 
 def estimate_resources(net: FxpNetwork) -> dict[str, Any]:
     """Neurons, synapses, synaptic memory and cores per population, and whether it fits."""
-    res = net.profile.resources
-    wbits = net.profile.weights["mantissa_bits"]
-    pops = []
-    for k, st in enumerate(net.stages):
-        syns = sum(int(np.count_nonzero(s.weights)) for s in st.inputs)
-        fan_in = sum(int(np.count_nonzero(s.weights, axis=1).max(initial=0)) for s in st.inputs)
-        pops.append((f"stage{k}", st.size, syns, fan_in))
-    ro_syn = sum(int(np.count_nonzero(s.weights)) for s in net.readout.inputs)
-    ro_fan = sum(int(np.count_nonzero(s.weights, axis=1).max(initial=0)) for s in net.readout.inputs)
-    pops.append(("readout", net.num_classes, ro_syn, ro_fan))
+    pops = [(f"stage{k}", st.size, st.inputs) for k, st in enumerate(net.stages)]
+    return resource_table(pops + [("readout", net.num_classes, net.readout.inputs)], net.profile)
+
+
+def resource_table(populations: list[tuple[str, int, tuple[Synapse, ...]]], profile: HardwareProfile
+                   ) -> dict[str, Any]:
+    """Resources of (name, neurons, input synapses) populations on ``profile``: one core or more each."""
+    res = profile.resources
+    wbits = profile.weights["mantissa_bits"]
     rows, cores = [], 0
-    for name, neurons, synapses, fan_in in pops:
+    for name, neurons, inputs in populations:
+        synapses = sum(int(np.count_nonzero(s.weights)) for s in inputs)
+        fan_in = sum(int(np.count_nonzero(s.weights, axis=1).max(initial=0)) for s in inputs)
         memory = math.ceil(synapses * wbits / 8)
         need = max(math.ceil(neurons / res["neurons_per_core"]),
                    math.ceil(memory / res["synaptic_memory_bytes_per_core"]), 1)

@@ -38,3 +38,27 @@ def quantization_table(report: QuantizationReport, profile: str) -> str:
                    f"{agree['top1_agreement']:.4f}, {sat} saturated updates")
     out += [f"warning: {msg}" for msg in report.overflow]
     return "\n".join(out)
+
+
+def graph_quantization_table(report: QuantizationReport, profile: str) -> str:
+    """Per-stage decays, thresholds and errors of a standard graph on Lava LIFs, resources, agreement."""
+    agree = report.calibration.get("spike_agreement", {})
+    rows = []
+    for entry in report.layers:
+        for st in entry["stages"]:
+            rows.append([entry["node"], str(st["neurons"]), str(entry["offset"]), str(st["du"]), str(st["dv"]),
+                         str(st["vth_mantissa"]), f"{st['pole_error']['u']:.1e}", f"{st['pole_error']['v']:.1e}",
+                         f"{st['weight_rel_error']:.1e}",
+                         f"{agree[entry['node']]:.4f}" if entry["node"] in agree else "-"])
+    out = [f"profile {profile}",
+           _table(["node", "neurons", "offset", "du", "dv", "vth", "u pole err", "v pole err", "w err(max)",
+                   "spike agr"], rows)]
+    res = report.resources
+    out.append(f"resources: {res['neurons']} neurons, {res['synapses']} synapses, {res['cores']} of "
+               f"{res['cores_available']} cores: {'fits' if res['fits'] else 'DOES NOT FIT'}")
+    if report.calibration:
+        sat = sum(report.calibration["saturation"].values())
+        out.append(f"calibration ({report.calibration['samples']} samples): top-1 agreement "
+                   f"{report.calibration['top1_agreement']:.4f}, {sat} saturated updates")
+    out += [f"warning: {msg}" for msg in report.overflow]
+    return "\n".join(out)

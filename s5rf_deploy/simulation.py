@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from s5rf_deploy.atomic import atomic_path
+from s5rf_deploy.errors import S5RFError
 from s5rf_deploy.network import S5RFNetwork, model_from_network
 from s5rf_deploy.nir_graph import SPIKING_TYPES, GraphNetwork
 
@@ -96,6 +97,10 @@ def simulate_fixed(net, inputs: np.ndarray, record: Iterable[str] = (), batch_si
     """Fixed point on the stepper or on Lava (``Loihi2SimCfg``, fixed_pt): integer readout
     accumulators, spikes, states (re, im) and saturation counts."""
     record = set(record)
+    from s5rf_deploy.lif_graph import LifGraph
+
+    if isinstance(net, LifGraph):
+        return _graph_run(net, inputs, record, batch_size, progress, backend)
     if backend == "lava":
         from s5rf_deploy.lava_build import LavaRunner
 
@@ -116,6 +121,40 @@ def simulate_fixed(net, inputs: np.ndarray, record: Iterable[str] = (), batch_si
         run[f"spikes_{i}"] = s
     for i, x in enumerate(res.states or []):
         run[f"states_{i}"] = x
+    return run
+
+
+def _graph_run(net, inputs: np.ndarray, record: set[str], batch_size: int, progress: Callable | None,
+               backend: str) -> dict[str, np.ndarray]:
+    """A :class:`LifGraph` on the stepper or Lava: ``readout`` = the Output's spike counts or voltage sums."""
+    if backend == "lava":
+        from s5rf_deploy.lava_graph import LavaGraphRunner
+
+        if "states" in record:
+            raise S5RFError("Lava runs of standard graphs record spikes only (the stepper records states)")
+        res = LavaGraphRunner(net, inputs.shape[1]).run(inputs, record="spikes" in record, progress=progress)
+    else:
+        from s5rf_deploy.graph_stepper import GraphStepper
+
+        res = GraphStepper(net).run(inputs, record, batch_size, progress)
+    run = {"readout": res.readout, "predictions": res.predictions}
+    if res.saturation:
+        run["saturation"] = np.array([res.saturation[k] for k in sorted(res.saturation)], np.int64)
+        run["saturation_names"] = np.array(sorted(res.saturation))
+    run.update({f"spikes_{k}": v for k, v in (res.spikes or {}).items() if "spikes" in record})
+    run.update({f"states_{k}": v for k, v in (res.states or {}).items()})
+    return run
+
+
+def simulate_graph_lava_float(net: GraphNetwork, profile, inputs: np.ndarray, record: Iterable[str] = (),
+                              progress: Callable | None = None, dt: float | None = None) -> dict[str, np.ndarray]:
+    """A standard graph on Lava's floating_pt ``Dense``/``LIF``: ``readout`` = time mean of the Output,
+    as :func:`simulate_graph`."""
+    from s5rf_deploy.quantize_graph import lif_graph
+
+    graph, _ = lif_graph(net, profile, "float", dt)
+    run = _graph_run(graph, inputs, set(record), len(inputs), progress, "lava")
+    run["readout"] = run["readout"] / inputs.shape[1]
     return run
 
 

@@ -52,7 +52,7 @@ def _value_bound(net: FxpNetwork, source: int) -> int:
     return min(payload_max, net.profile.state_max >> net.stages[source].payload_shift)
 
 
-class _Port:
+class Port:
     """All synapses into one population, evaluated with as few exact matrix products as possible.
 
     Lava runs one ``Dense`` per synapse, each with its own floor shift.  For
@@ -63,10 +63,10 @@ class _Port:
     by columns before shifting, so every block keeps its own accumulator.
     """
 
-    def __init__(self, net: FxpNetwork, synapses: Iterable[Synapse], size: int) -> None:
+    def __init__(self, synapses: Iterable[Synapse], size: int, value_bound: Callable[[int], int]) -> None:
         synapses = list(synapses)
         for syn in synapses:
-            bound = int(np.abs(syn.weights).sum(axis=1).max(initial=0)) * _value_bound(net, syn.source)
+            bound = int(np.abs(syn.weights).sum(axis=1).max(initial=0)) * value_bound(syn.source)
             if bound >= LAVA_ACCUMULATOR_LIMIT:
                 raise S5RFError(f"synapse from stage {syn.source}: accumulations up to {bound} overflow Lava's "
                                 f"32-bit accumulator; quantize with smaller weights or payloads")
@@ -82,7 +82,7 @@ class _Port:
         self.products = []
         for (feed, part), blocks in feeds.items():
             stacked = np.concatenate([b.weights for b in blocks])
-            bound = int(np.abs(stacked).sum(axis=1).max()) * sum(_value_bound(net, src) for src, _ in feed)
+            bound = int(np.abs(stacked).sum(axis=1).max()) * sum(value_bound(src) for src, _ in feed)
             dtype = np.float32 if bound < 2**24 else np.float64 if bound < 2**53 else np.int64
             self.products.append((feed, part, stacked.T.astype(dtype), [b.weight_exp for b in blocks]))
 
@@ -112,8 +112,11 @@ class Stepper:
 
     def __init__(self, net: FxpNetwork) -> None:
         self.net = net
-        self.ports = [_Port(net, st.inputs, 2 * st.size) for st in net.stages]
-        self.readout_port = _Port(net, net.readout.inputs, net.num_classes)
+        def bound(source: int) -> int:
+            return _value_bound(net, source)
+
+        self.ports = [Port(st.inputs, 2 * st.size, bound) for st in net.stages]
+        self.readout_port = Port(net.readout.inputs, net.num_classes, bound)
         synapses = [syn for st in net.stages for syn in st.inputs] + list(net.readout.inputs)
         self.history_length = max(syn.delay for syn in synapses) + 1
         self.limit = net.profile.state_max
