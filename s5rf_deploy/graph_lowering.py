@@ -8,7 +8,8 @@ for the semantics of :mod:`s5rf_deploy.nir_sim` (docs/fixed-point.md):
 
 - LIF, IF (1 state): ``beta = 0``, ``alpha = exp(-dt/tau)`` (1 for IF); all
   inputs of step k land in ``a`` at lag 0.  ``v_reset`` is moved to 0 by
-  shifting ``v`` (threshold and leak shift with it).
+  shifting ``v`` (threshold and leak shift with it; the shifted voltage starts
+  at ``-v_reset`` one step before step 0, a pulse through the bias lines).
 - CubaLIF (2 states, ``I`` and ``v``): ``v_lava[p] = v(k)`` and
   ``u_lava[p] = kappa I(k-1) + e_k``, so ``a[p] = kappa f_{k-1} + e_k - beta e_{k-1}``
   with ``f``/``e`` the per-step increments of ``I``/``v`` (impulses at lag 1,
@@ -49,7 +50,7 @@ class Tap:
     """Input of a population from ``source`` (a node name, INPUT_SOURCE or BIAS_SOURCE)."""
 
     source: str
-    lag: int  # exact steps back (0 or 1), plus the recurrent step on back edges
+    lag: int  # exact steps back (bias lines: 1 from exact step ``lag`` on), plus 1 on recurrent edges
     weights: np.ndarray  # float64 (n, m): contribution to ``a`` per unit of the source
     delay: int = 0  # extra pipeline steps (set by :func:`lower`)
 
@@ -161,6 +162,15 @@ def _one_state(node: nir.NIRNode, n: int, dt: float) -> tuple[np.ndarray, np.nda
     return np.ones(n), np.full(n, dt), _vec(node.r, n), np.zeros(n)
 
 
+def _start_at(v0: np.ndarray, beta: np.ndarray, add) -> None:
+    """Bias taps that add ``v0`` to the shifted voltage at step 0 (the exact state starts one step earlier at
+    ``-v_reset``, so ``v0 = -alpha v_reset``): a pulse ``v0`` into ``u`` at step 0 and ``-beta v0`` at step 1
+    to cancel its memory, written as differences of step lines."""
+    add(BIAS_SOURCE, 0, v0[:, None])
+    add(BIAS_SOURCE, 1, (-(1 + beta) * v0)[:, None])
+    add(BIAS_SOURCE, 2, (beta * v0)[:, None])
+
+
 def _population(net: GraphNetwork, name: str, dt: float, back: set[tuple[str, str]]) -> Population:
     """The Lava form of one neuron node (taps without delays yet)."""
     node = net.nodes[name]
@@ -201,6 +211,7 @@ def _population(net: GraphNetwork, name: str, dt: float, back: set[tuple[str, st
         f_const, e_const = held_f * bias, held_e * bias + phi_c * c0_v
         add(BIAS_SOURCE, 1, (kappa * f_const - beta * e_const)[:, None])
         add(BIAS_SOURCE, 0, e_const[:, None])
+        _start_at(-alpha * v_reset, beta, add)
         return Population(name, beta, alpha, threshold, tuple(taps))
     if not isinstance(node, (*SPIKING, *VOLTAGE)):
         raise GraphError(f"node {name!r} has type {type(node).__name__}, which has no mapping onto Lava's LIF "
@@ -214,6 +225,7 @@ def _population(net: GraphNetwork, name: str, dt: float, back: set[tuple[str, st
         add(src, delay + recurrent(src, consumer), gain[:, None] * w)
     add(BIAS_SOURCE, 0, (phi * (g * bias + c0 + m * v_reset))[:, None])
     if spiking:
+        _start_at(-alpha * v_reset, np.zeros(n), add)
         return Population(name, np.zeros(n), alpha, _vec(node.v_threshold, n) - v_reset, tuple(taps))
     return Population(name, alpha, np.ones(n), None, tuple(taps))
 
