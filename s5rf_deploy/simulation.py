@@ -113,14 +113,17 @@ def simulate_fixed(net, inputs: np.ndarray, record: Iterable[str] = (), batch_si
         from s5rf_deploy.stepper import Stepper
 
         res = Stepper(net).run(inputs, record, batch_size, progress)
+    return _fixed_run(res, enumerate(res.spikes or []), enumerate(res.states or []))
+
+
+def _fixed_run(res, spikes: Iterable, states: Iterable) -> dict[str, np.ndarray]:
+    """The ``simulate`` arrays of a fixed-point result: readout, predictions, saturation, (key, trace) pairs."""
     run = {"readout": res.readout, "predictions": res.predictions}
     if res.saturation:
         run["saturation"] = np.array([res.saturation[k] for k in sorted(res.saturation)], np.int64)
         run["saturation_names"] = np.array(sorted(res.saturation))
-    for i, s in enumerate(res.spikes or []):
-        run[f"spikes_{i}"] = s
-    for i, x in enumerate(res.states or []):
-        run[f"states_{i}"] = x
+    run.update({f"spikes_{k}": v for k, v in spikes})
+    run.update({f"states_{k}": v for k, v in states})
     return run
 
 
@@ -137,13 +140,7 @@ def _graph_run(net, inputs: np.ndarray, record: set[str], batch_size: int, progr
         from s5rf_deploy.graph_stepper import GraphStepper
 
         res = GraphStepper(net).run(inputs, record, batch_size, progress)
-    run = {"readout": res.readout, "predictions": res.predictions}
-    if res.saturation:
-        run["saturation"] = np.array([res.saturation[k] for k in sorted(res.saturation)], np.int64)
-        run["saturation_names"] = np.array(sorted(res.saturation))
-    run.update({f"spikes_{k}": v for k, v in (res.spikes or {}).items() if "spikes" in record})
-    run.update({f"states_{k}": v for k, v in (res.states or {}).items()})
-    return run
+    return _fixed_run(res, (res.spikes or {}).items() if "spikes" in record else (), (res.states or {}).items())
 
 
 def simulate_graph_lava_float(net: GraphNetwork, profile, inputs: np.ndarray, record: Iterable[str] = (),
