@@ -1,8 +1,9 @@
 """Build and run a pipelined network on Lava's CPU backend (``Loihi2SimCfg``), fixed or float.
 
-Processes: a ``RingBuffer`` for the input spikes, one Lava ``Dense`` per
-synapse (skip connections that need extra delay read a compartment's delayed
-spike port), our
+Processes: a ``RingBuffer`` for the input spikes, one
+:class:`~s5rf_deploy.lava_procs.synapses.SynapseGroup` per population (all its
+synapses, each with the arithmetic of Lava's ``Dense``; skip connections that
+need extra delay read a compartment's delayed spike port), our
 :class:`~s5rf_deploy.lava_procs.rf.RFCompartment` per stage, and Lava ``LIF``
 processes whose current is the readout's leaky integrator and whose voltage
 sums it (one LIF per distinct leak: Lava's ``du`` is one value per process).
@@ -35,16 +36,29 @@ class _Graph:
     synapses: list
 
 
-def _dense(syn: Synapse, weights: np.ndarray, graded: bool, precision_bits: int, delays: int = 0):
-    """A Lava ``Dense`` for one synapse; a delayed one reads block ``delay - 1`` of its source's
-    ``s_delayed`` port (``delays`` blocks wide), zeros elsewhere."""
-    from lava.proc.dense.process import Dense
+def _synapse_groups(synapses: list[Synapse], rows: np.ndarray | slice, port_of: Callable,
+                    target) -> list:
+    """:class:`SynapseGroup` processes for ``synapses`` (their ``rows``) into ``target``'s ``a_in``, one per
+    ``MAX_SOURCES`` distinct source ports; a delayed synapse reads block ``delay - 1`` of its source's
+    ``s_delayed`` port."""
+    from s5rf_deploy.lava_procs.synapses import MAX_SOURCES, SynapseGroup
 
-    if syn.delay:
-        wide = np.zeros((weights.shape[0], delays * weights.shape[1]), weights.dtype)
-        wide[:, (syn.delay - 1) * weights.shape[1]:syn.delay * weights.shape[1]] = weights
-        weights = wide
-    return Dense(weights=weights, weight_exp=syn.weight_exp, num_message_bits=precision_bits if graded else 0)
+    by_port: dict[tuple, list[Synapse]] = {}
+    for syn in synapses:
+        by_port.setdefault((syn.source, syn.part, bool(syn.delay)), []).append(syn)
+    keys = list(by_port)
+    groups = []
+    for start in range(0, len(keys), MAX_SOURCES):
+        chunk = keys[start:start + MAX_SOURCES]
+        ports = [port_of(by_port[key][0]) for key in chunk]
+        blocks = [(i, (syn.delay - 1) * syn.weights.shape[1] if syn.delay else 0, syn.weights[rows], syn.weight_exp)
+                  for i, key in enumerate(chunk) for syn in by_port[key]]
+        group = SynapseGroup(rows=blocks[0][2].shape[0], widths=[port.shape[0] for port in ports], blocks=blocks)
+        for i, port in enumerate(ports):
+            port.connect(getattr(group, f"s_in{i}"))
+        group.a_out.connect(target.a_in)
+        groups.append(group)
+    return groups
 
 
 @contextlib.contextmanager
@@ -146,13 +160,8 @@ class LavaRunner:
                     "im": stages[syn.source].g_im}[syn.part]
 
         synapses = []
-        payload_bits = prof.spikes["payload_bits"]
         for k, st in enumerate(net.stages):
-            for syn in st.inputs:
-                dense = _dense(syn, syn.weights, syn.part != "spikes", payload_bits, delays.get(syn.source, 0))
-                out_port(syn).connect(dense.s_in)
-                dense.a_out.connect(stages[k].a_in)
-                synapses.append(dense)
+            synapses += _synapse_groups(list(st.inputs), slice(None), out_port, stages[k])
         groups: dict[float, list[int]] = {}
         for c, du in enumerate(net.readout.du):
             groups.setdefault(float(du), []).append(c)
@@ -163,11 +172,7 @@ class LavaRunner:
                 lif = LIF(shape=shape, du=int(du), dv=0, vth=net.readout.vth_mantissa)
             else:
                 lif = LIF(shape=shape, du=du, dv=0.0, vth=np.finfo(float).max)
-            for syn in net.readout.inputs:
-                dense = _dense(syn, syn.weights[classes], False, payload_bits, delays.get(syn.source, 0))
-                out_port(syn).connect(dense.s_in)
-                dense.a_out.connect(lif.a_in)
-                synapses.append(dense)
+            synapses += _synapse_groups(list(net.readout.inputs), np.array(classes), out_port, lif)
             lifs.append((classes, lif))
         self.graph = _Graph(source, stages, lifs, synapses)
 
