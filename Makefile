@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 # The local CPU build of torch (a bare `torch` may pull a multi-GB CUDA build).
 TORCH_SPEC ?= torch==2.13.0
 LAVA_SPEC ?= lava-nc==0.10.0
+LAVA_DL_SPEC ?= lava-dl==0.6.0
 
 .PHONY: demo test lint bench clean
 
@@ -16,7 +17,9 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install --quiet "$(TORCH_SPEC)"
 	# lava-nc declares Requires-Python <3.11: install it alone, its requirements come with ours.
 	$(PIP) install --quiet --no-deps --ignore-requires-python "$(LAVA_SPEC)"
-	$(PIP) install --quiet -e ".[dev]"
+	# lava-dl (the netx tests) likewise: it pins torch<2.4 and torchvision, a CUDA torch download (docs/netx.md).
+	$(PIP) install --quiet --no-deps --ignore-requires-python "$(LAVA_DL_SPEC)"
+	$(PIP) install --quiet -e ".[dev,netx]"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -364,3 +364,9 @@ def demo(ctx: click.Context, output: str, lava_samples: int) -> None:
 
 
 # Commands that live in their own modules (each imports its heavy dependencies lazily).
+from s5rf_deploy.cli.netx_cmd import import_netx  # noqa: E402
+
+main.add_command(import_netx)
+from s5rf_deploy.cli.netx_cmd import export_netx  # noqa: E402
+
+main.add_command(export_netx)
