@@ -370,3 +370,9 @@ main.add_command(import_netx)
 from s5rf_deploy.cli.netx_cmd import export_netx  # noqa: E402
 
 main.add_command(export_netx)
+from s5rf_deploy.cli.inspect_cmd import inspect_model  # noqa: E402
+
+main.add_command(inspect_model)
+from s5rf_deploy.cli.convert_cmd import convert  # noqa: E402
+
+main.add_command(convert)

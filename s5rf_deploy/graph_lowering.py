@@ -233,6 +233,8 @@ def _population(net: GraphNetwork, name: str, dt: float, back: set[tuple[str, st
 def _output_sources(net: GraphNetwork) -> list[str]:
     names = []
     for out in net.outputs:
+        if not net.sources(out):
+            raise GraphError(f"Output {out!r} is not fed by any node")
         for src in net.sources(out):
             if not isinstance(net.nodes[src], (*SPIKING, *VOLTAGE)):
                 raise GraphError(f"Output {out!r} reads {src!r} ({type(net.nodes[src]).__name__}); fixed point needs "

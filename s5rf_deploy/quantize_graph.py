@@ -95,6 +95,12 @@ def lif_graph(net: GraphNetwork, profile: HardwareProfile, precision: str = "fix
     low = lower(net, dt)
     fixed = precision == "fixed"
     report = QuantizationReport()
+    max_delay = profile.spikes["max_delay"]
+    for pop in low.populations:
+        for tap in pop.taps:
+            if tap.delay > max_delay:
+                raise S5RFError(f"node {pop.name!r}: an input from {tap.source!r} needs {tap.delay} steps of synaptic "
+                                f"delay, the profile allows {max_delay}")
     lines = sorted({p.offset + t.lag for p in low.populations for t in p.taps if t.source == BIAS_SOURCE})
     skeletons = _skeletons(low, profile, fixed, max_steps)
     wlo, whi = profile.weights["exponent_min"], profile.weights["exponent_max"]
