@@ -9,7 +9,7 @@ from s5rf_deploy.cli.common import emit
 @click.command("convert")
 @click.argument("source", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Target file; its suffix picks the conversion (.s5rf, .nir, .fxp).")
+              help="Target file; its suffix picks the conversion (.s5rf, .nir, .fxp, .net).")
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="Config JSON for a reference .eqx model.")
 @click.option("--profile", default="loihi2", show_default=True, help="Hardware profile for .fxp targets.")
 @click.option("--dt", type=float, help="Sampling period (NIR graphs without dt metadata; NIR export).")
@@ -20,7 +20,7 @@ from s5rf_deploy.cli.common import emit
 @click.pass_context
 def convert(ctx: click.Context, source: str, output: str, config: str | None, profile: str, dt: float | None,
             convention: str, digits: int, allow_overflow: bool) -> None:
-    """Convert SOURCE (checkpoint, reference .eqx, .nir, .fxp) to the format of OUTPUT's suffix.
+    """Convert SOURCE (checkpoint, reference .eqx, .nir, .fxp, netx .net) to the format of OUTPUT's suffix.
 
     \b
     Examples:
@@ -28,6 +28,7 @@ def convert(ctx: click.Context, source: str, output: str, config: str | None, pr
       s5rf-deploy convert model.s5rf -o model.nir
       s5rf-deploy convert model.nir -o model.fxp --profile loihi2
       s5rf-deploy convert braille.nir --dt 1e-4 -o braille.fxp
+      s5rf-deploy convert slayer.net -o slayer.nir
     """
     from s5rf_deploy.convert import ConvertOptions
     from s5rf_deploy.convert import convert as run_convert

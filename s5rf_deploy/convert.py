@@ -1,9 +1,10 @@
 """One conversion entry point: the source is read by content and suffix, the target chosen by suffix.
 
 Sources: native checkpoints, reference ``.eqx`` (with a config), ``.nir``,
-fixed-point ``.fxp`` artifacts.  Targets: ``.s5rf`` (S5-RF networks), ``.nir``
-(float networks), ``.fxp`` (quantized for a profile).  Impossible pairs are
-refused with the reason.
+fixed-point ``.fxp`` artifacts, lava-dl netx HDF5 (``.net``/``.h5``/``.hdf5``).
+Targets: ``.s5rf`` (S5-RF networks), ``.nir`` (float networks), ``.fxp``
+(quantized for a profile), ``.net`` (netx; standard LIF/IF/CubaLIF chains).
+Impossible pairs are refused with the reason.
 """
 
 from __future__ import annotations
@@ -84,7 +85,17 @@ def _to_fxp(net, path: Path, opts: ConvertOptions) -> str:
     return f"quantized for {prof.name} (no calibration: use `quantize --calibrate` for deployment)"
 
 
-TARGETS: dict[str, Callable] = {".s5rf": _to_checkpoint, ".nir": _to_nir, ".fxp": _to_fxp}
+def _to_netx(net, path: Path, opts: ConvertOptions) -> str:
+    from s5rf_deploy.converters.netx import export_model, write_netx
+
+    result = export_model(net, opts.dt)
+    write_netx(result.network, path)
+    exact = all(f.exact for f in result.fits)
+    return (f"{len(result.fits)} dense CUBA layers ({'exact' if exact else 'rounded: see export-netx for errors'})"
+            + (f", spikes {result.time_shift} steps after the graph's" if result.time_shift else ""))
+
+
+TARGETS: dict[str, Callable] = {".s5rf": _to_checkpoint, ".nir": _to_nir, ".fxp": _to_fxp, ".net": _to_netx}
 
 
 def convert(source: str | os.PathLike, target: str | os.PathLike, config: str | os.PathLike | None = None,

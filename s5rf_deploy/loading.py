@@ -10,10 +10,13 @@ from s5rf_deploy.errors import FormatError, S5RFError
 from s5rf_deploy.network import S5RFNetwork, network_from_model
 from s5rf_deploy.nir_graph import GraphNetwork
 
+NETX_SUFFIXES = (".net", ".h5", ".hdf5")  # lava-dl netx HDF5 networks
+
 
 def load_network(path: str | os.PathLike, config: str | os.PathLike | None = None, dt: float | None = None,
                  as_graph: bool = False) -> S5RFNetwork | GraphNetwork:
-    """A native checkpoint, a reference ``.eqx`` (with its JSON ``config``) or a ``.nir`` file.
+    """A native checkpoint, a reference ``.eqx`` (with its JSON ``config``), a ``.nir`` file or a lava-dl netx
+    HDF5 network (a :class:`GraphNetwork`; ``dt`` defaults to 1, time in steps).
 
     NIR files written by s5rf-deploy come back as the exact :class:`S5RFNetwork`
     (unless ``as_graph``); other NIR graphs as a :class:`GraphNetwork` whose
@@ -26,6 +29,10 @@ def load_network(path: str | os.PathLike, config: str | os.PathLike | None = Non
         from s5rf_deploy.nir_import import load_nir
 
         return load_nir(p, dt=dt, as_graph=as_graph)
+    if p.suffix in NETX_SUFFIXES:
+        from s5rf_deploy.converters.netx import read_netx, to_graph
+
+        return to_graph(read_netx(p), dt if dt is not None else 1.0, str(p))
     if p.suffix == ".eqx":
         if config is None:
             raise S5RFError(f"{p}: a reference .eqx checkpoint needs --config CONFIG.json")
@@ -47,7 +54,7 @@ def load_any(path: str | os.PathLike, config: str | os.PathLike | None = None, d
     from s5rf_deploy import fxp_network, lif_graph
 
     p = Path(path)
-    kind = container.peek_kind(p) if p.is_file() and p.suffix not in (".nir", ".eqx") else None
+    kind = container.peek_kind(p) if p.is_file() and p.suffix not in (".nir", ".eqx", *NETX_SUFFIXES) else None
     if kind == fxp_network.KIND:
         return fxp_network.load_fxp(p)
     if kind == lif_graph.KIND:

@@ -75,3 +75,19 @@ def test_convert_refuses_impossible_pairs(tmp_path, source, target, message):
     assert_bad_input(run("convert", src, "--dt", "1e-4", "-o", str(tmp_path / target)), message)
     assert not (tmp_path / target).exists()
     assert not list(tmp_path.glob("*.part"))
+
+
+def test_convert_netx_both_ways(tmp_path):
+    from test_netx import random_net, same_integers
+
+    from s5rf_deploy.converters.netx import read_netx, write_netx
+
+    net = random_net([5, 6, 3], [(1024, 2048), (4096, 0)])
+    write_netx(net, tmp_path / "a.net")
+    result = run("convert", str(tmp_path / "a.net"), "-o", str(tmp_path / "a.nir"))
+    assert result.exit_code == 0, result.output
+    result = run("convert", str(tmp_path / "a.nir"), "-o", str(tmp_path / "b.net"))
+    assert result.exit_code == 0 and "exact" in result.output, result.output
+    assert same_integers(read_netx(tmp_path / "b.net"), net)
+    assert run("convert", str(tmp_path / "a.net"), "-o", str(tmp_path / "a.fxp")).exit_code == 0
+    assert_bad_input(run("convert", str(model_path()), "-o", str(tmp_path / "m.net")), "netx")
