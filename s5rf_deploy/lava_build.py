@@ -14,6 +14,7 @@ ignore SIGINT; on an error or Ctrl-C this process ends them all.
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing
 import signal
 import threading
@@ -26,6 +27,8 @@ import numpy as np
 import s5rf_deploy  # noqa: F401  (installs the Lava compatibility hook first)
 from s5rf_deploy.fxp_network import INPUT, FxpNetwork, Synapse
 from s5rf_deploy.stepper import StepperResult, check_spike_inputs
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -105,8 +108,10 @@ def run_samples(source, cfg, samples: int, steps: int, load: Callable[[int], Non
     stepping = 0.0
     try:
         load(0)
+        started = time.perf_counter()
         with _sigint_ignored():
             source.create_runtime(run_cfg=cfg)
+        log.info("Lava: compiled and started the runtime in %.2f s", time.perf_counter() - started)
         for i in progress(range(samples)) if progress else range(samples):
             if i:
                 load(i)
@@ -118,6 +123,8 @@ def run_samples(source, cfg, samples: int, steps: int, load: Callable[[int], Non
         terminate_lava_processes()
         raise
     source.stop()
+    log.info("Lava: %d samples x %d steps in %.2f s of stepping (%.2f ms per step)", samples, steps, stepping,
+             1e3 * stepping / max(samples * steps, 1))
     return stepping
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from s5rf_deploy.errors import FormatError, S5RFError
 from s5rf_deploy.network import S5RFNetwork, network_from_model
 from s5rf_deploy.nir_graph import GraphNetwork
 
+log = logging.getLogger(__name__)
 NETX_SUFFIXES = (".net", ".h5", ".hdf5")  # lava-dl netx HDF5 networks
 
 
@@ -56,7 +58,10 @@ def load_any(path: str | os.PathLike, config: str | os.PathLike | None = None, d
     p = Path(path)
     kind = container.peek_kind(p) if p.is_file() and p.suffix not in (".nir", ".eqx", *NETX_SUFFIXES) else None
     if kind == fxp_network.KIND:
-        return fxp_network.load_fxp(p)
-    if kind == lif_graph.KIND:
-        return lif_graph.load_lif_graph(p)
-    return load_network(path, config, dt=dt, as_graph=as_graph)
+        net = fxp_network.load_fxp(p)
+    elif kind == lif_graph.KIND:
+        net = lif_graph.load_lif_graph(p)
+    else:
+        net = load_network(path, config, dt=dt, as_graph=as_graph)
+    log.info("loaded %s: %s", p, type(net).__name__)
+    return net

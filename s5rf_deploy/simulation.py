@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterable
 
@@ -13,6 +14,8 @@ from s5rf_deploy.atomic import atomic_path
 from s5rf_deploy.errors import S5RFError
 from s5rf_deploy.network import S5RFNetwork, model_from_network
 from s5rf_deploy.nir_graph import SPIKING_TYPES, GraphNetwork
+
+log = logging.getLogger(__name__)
 
 
 def _batches(n: int, batch_size: int, progress: Callable | None):
@@ -177,5 +180,6 @@ def simulate_lava_float(net: S5RFNetwork, profile, inputs: np.ndarray, record: I
 
 def write_run(run: dict[str, np.ndarray], path: str | os.PathLike) -> None:
     """Write a run's arrays atomically as ``.npz``."""
+    log.info("writing %s: %s", path, ", ".join(f"{k} {v.shape}" for k, v in sorted(run.items())))
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.savez_compressed(f, **run)
