@@ -37,14 +37,18 @@ class GraphRunResult:
         return self.readout.argmax(-1)
 
 
-def input_schedule(net: LifGraph, inputs: np.ndarray, total: int) -> tuple[np.ndarray, np.ndarray]:
-    """What the input and bias sources send at each pipeline step: (N, total, H) and (total, lines)."""
+def input_schedule(inputs: np.ndarray, total: int) -> np.ndarray:
+    """What the input source sends at each pipeline step (N, total, H): the input, one step late."""
     n, steps, width = inputs.shape
     sent = np.zeros((n, total, width), inputs.dtype)
     sent[:, INPUT_OFFSET:INPUT_OFFSET + steps] = inputs
+    return sent
+
+
+def bias_schedule(net: LifGraph, total: int) -> np.ndarray:
+    """What the bias source sends at each pipeline step (total, lines): line j from step ``start_j - 1`` on."""
     starts = np.asarray(net.bias_starts, np.int64)
-    bias = (np.arange(total)[:, None] >= starts[None, :] - 1).astype(inputs.dtype)
-    return sent, bias
+    return (np.arange(total)[:, None] >= starts[None, :] - 1).astype(np.float32)
 
 
 def assemble(net: LifGraph, per_stage: list[np.ndarray], node: str) -> np.ndarray:
@@ -97,7 +101,7 @@ class GraphStepper:
         net = self.net
         n, steps, _ = u_in.shape
         total = steps + net.latency
-        sent, bias = input_schedule(net, u_in, total)
+        sent, bias = input_schedule(u_in, total), bias_schedule(net, total)
         sources = [INPUT, BIAS, *range(len(net.stages))]
         history = {(src, "spikes"): deque([np.zeros((n, net.source_width(src)), np.float32)] * self.history_length,
                                           maxlen=self.history_length) for src in sources}

@@ -15,7 +15,7 @@ import numpy as np
 
 import s5rf_deploy  # noqa: F401  (installs the Lava compatibility hook first)
 from s5rf_deploy.fxp_network import INPUT
-from s5rf_deploy.graph_stepper import GraphRunResult, assemble, input_schedule, readout_of
+from s5rf_deploy.graph_stepper import GraphRunResult, assemble, bias_schedule, input_schedule, readout_of
 from s5rf_deploy.lava_build import run_samples
 from s5rf_deploy.lif_graph import BIAS, LifGraph
 from s5rf_deploy.stepper import check_spike_inputs
@@ -37,8 +37,7 @@ class LavaGraphRunner:
         width = max(net.input_dim, 1)
         self.source = RingBuffer(data=np.zeros((width, self.total), self.dtype))
         lines = len(net.bias_starts)
-        self.bias = RingBuffer(data=input_schedule(net, np.zeros((1, steps, 1), self.dtype), self.total)[1].T) \
-            if lines else None
+        self.bias = RingBuffer(data=bias_schedule(net, self.total).T.astype(self.dtype)) if lines else None
         self.lifs = []
         for st in net.stages:
             cast = int if fixed else float
@@ -78,7 +77,7 @@ class LavaGraphRunner:
         kind = np.int64 if net.precision == "fixed" else np.float64
         spikes = [np.zeros((n, self.steps, st.size), np.uint8) for st in net.stages]
         v_final = [np.zeros((n, st.size), kind) for st in net.stages]
-        sent, _ = input_schedule(net, inputs, self.total)
+        sent = input_schedule(inputs, self.total)
 
         def load(i: int) -> None:
             data = np.zeros(self.source.data.shape, self.dtype)
