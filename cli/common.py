@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
+import math
+import os
 import sys
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import click
+
+from s5rf_deploy.errors import FormatError, S5RFError
 
 
 def int_list(text: str) -> tuple[int, ...]:
@@ -15,6 +24,86 @@ def int_list(text: str) -> tuple[int, ...]:
         return tuple(int(v) for v in text.split(","))
     except ValueError:
         raise click.BadParameter(f"expected comma-separated integers, got {text!r}") from None
+
+
+def positive_range(_ctx: click.Context, _param: click.Parameter, text: str) -> tuple[float, float]:
+    """Option callback: parse ``low,high`` with ``0 < low <= high < inf``."""
+    try:
+        low, high = (float(v) for v in text.split(","))
+    except ValueError:
+        raise click.BadParameter(f"expected two comma-separated numbers low,high, got {text!r}") from None
+    if not 0 < low <= high < math.inf:
+        raise click.BadParameter(f"need 0 < low <= high < inf, got {text!r}")
+    return low, high
+
+
+class FiniteFloat(click.FloatRange):
+    """A float option in a range that also refuses NaN and infinities."""
+
+    name = "finite float"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+POSITIVE = FiniteFloat(min=0, min_open=True)
+
+
+def check_output(path: str, force: bool) -> None:
+    """Refuse an output that exists (unless ``force``) or whose directory cannot take it, before any work."""
+    target = Path(path)
+    directory = target.parent
+    if target.exists() and not force:
+        raise S5RFError(f"{target}: already exists (use --force to overwrite)")
+    if not directory.is_dir():
+        what = "is not a directory" if directory.exists() else "does not exist"
+        raise S5RFError(f"{target}: output directory {directory} {what}")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise S5RFError(f"{target}: output directory {directory} is not writable")
+
+
+def output_options(description: str, also: tuple[str, ...] = ()) -> Callable[[Callable], Callable]:
+    """Decorator: ``-o/--output`` (required) and ``--force``; before the command runs, :func:`check_output`
+    checks the output and the optional output paths of the parameters named in ``also``.  Put it above
+    ``@click.pass_context``."""
+    def decorate(command: Callable) -> Callable:
+        @functools.wraps(command)
+        def checked(*args: Any, output: str, force: bool, **kwargs: Any) -> Any:
+            for path in (output, *(kwargs[name] for name in also)):
+                if path is not None:
+                    check_output(path, force)
+            return command(*args, output=output, **kwargs)
+
+        checked = click.option("--force", is_flag=True, help="Overwrite existing output files.")(checked)
+        return click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+                            help=description)(checked)
+    return decorate
+
+
+def warn(ctx: click.Context, message: str) -> None:
+    """A one-line ``warning: ...`` on stderr (none with --quiet)."""
+    if not ctx.obj["quiet"]:
+        click.echo(f"warning: {message}", err=True)
+
+
+@contextlib.contextmanager
+def one_line_warnings(ctx: click.Context) -> Iterator[None]:
+    """Show Python warnings raised inside as :func:`warn` lines instead of file/line/source blocks
+    (deprecation warnings, meant for developers, keep their usual handling)."""
+    with warnings.catch_warnings():
+        usual = warnings.showwarning
+
+        def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+            if issubclass(category, (DeprecationWarning, PendingDeprecationWarning)):
+                usual(message, category, *args, **kwargs)
+            else:
+                warn(ctx, str(message).splitlines()[0])
+
+        warnings.showwarning = show
+        yield
 
 
 def emit(ctx: click.Context, payload: dict, text: str) -> None:
@@ -35,7 +124,6 @@ def progress_bar(ctx: click.Context, label: str):
 
 def read_json(path: str) -> dict:
     """Read a JSON file; unreadable or invalid files are a FormatError."""
-    from s5rf_deploy.errors import FormatError
 
     try:
         return json.loads(Path(path).read_text())

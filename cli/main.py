@@ -8,7 +8,18 @@ from pathlib import Path
 
 import click
 from s5rf_deploy.cli.app import Group
-from s5rf_deploy.cli.common import emit, int_list, progress_bar, read_json
+from s5rf_deploy.cli.common import (
+    POSITIVE,
+    FiniteFloat,
+    emit,
+    int_list,
+    one_line_warnings,
+    output_options,
+    positive_range,
+    progress_bar,
+    read_json,
+    warn,
+)
 
 EXAMPLES = """
 \b
@@ -31,13 +42,14 @@ Examples:
 def main(ctx: click.Context, debug: bool, quiet: bool, as_json: bool) -> None:
     """Deploy S5-RF resonate-and-fire networks to neuromorphic hardware."""
     ctx.obj = {"debug": debug, "quiet": quiet, "json": as_json}
+    ctx.with_resource(one_line_warnings(ctx))
 
 
 @main.command("import-reference")
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.option("--config", "config", required=True, type=click.Path(dir_okay=False),
               help="JSON of the reference Classifier's constructor arguments.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Native checkpoint to write.")
+@output_options("Native checkpoint to write.")
 @click.pass_context
 def import_reference(ctx: click.Context, model: str, config: str, output: str) -> None:
     """Convert a reference Equinox checkpoint (.eqx + config JSON) to a native checkpoint.
@@ -60,7 +72,7 @@ def import_reference(ctx: click.Context, model: str, config: str, output: str) -
 
 @main.command()
 @click.argument("data", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Checkpoint to write.")
+@output_options("Checkpoint to write.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="Architecture JSON (our keys or the reference's); overrides the options below.")
 @click.option("--neurons", default="128,128", show_default=True, help="Neurons per RF layer.")
@@ -70,19 +82,21 @@ def import_reference(ctx: click.Context, model: str, config: str, output: str) -
 @click.option("--keep-imag/--no-keep-imag", default=True, show_default=True)
 @click.option("--spike", type=click.Choice(["cartesian", "polar"]), default="cartesian", show_default=True)
 @click.option("--skip/--no-skip", default=True, show_default=True, help="Skip connections on layers 1..L-2.")
-@click.option("--eta", default="0.004,0.1", show_default=True, help="Range of the initial steps Delta.")
-@click.option("--classes", type=int, help="Number of classes (default: max label + 1).")
-@click.option("--epochs", default=20, show_default=True)
-@click.option("--batch-size", default=32, show_default=True)
-@click.option("--lr", default=4e-3, show_default=True)
-@click.option("--lr-ssm", default=2e-3, show_default=True, help="Learning rate of eigenvalues and steps.")
-@click.option("--weight-decay", default=1e-4, show_default=True)
+@click.option("--eta", default="0.004,0.1", show_default=True, callback=positive_range,
+              help="Range of the initial steps Delta.")
+@click.option("--classes", type=click.IntRange(min=1), help="Number of classes (default: max label + 1).")
+@click.option("--epochs", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1))
+@click.option("--lr", default=4e-3, show_default=True, type=POSITIVE)
+@click.option("--lr-ssm", default=2e-3, show_default=True, type=POSITIVE,
+              help="Learning rate of eigenvalues and steps.")
+@click.option("--weight-decay", default=1e-4, show_default=True, type=FiniteFloat(min=0))
 @click.option("--dropout", default=0.1, show_default=True)
 @click.option("--val-fraction", default=0.1, show_default=True, help="Held-out share for validation.")
 @click.option("--seed", default=0, show_default=True)
 @click.pass_context
 def train(ctx: click.Context, data: str, output: str, config_path: str | None, neurons: str, blocks: str,
-          discretization: str, keep_imag: bool, spike: str, skip: bool, eta: str, classes: int | None,
+          discretization: str, keep_imag: bool, spike: str, skip: bool, eta: tuple[float, float], classes: int | None,
           epochs: int, batch_size: int, lr: float, lr_ssm: float, weight_decay: float, dropout: float,
           val_fraction: float, seed: int) -> None:
     """Train an S5-RF classifier on DATA (.npz with inputs (N,T,H) and labels (N,)).
@@ -109,11 +123,10 @@ def train(ctx: click.Context, data: str, output: str, config_path: str | None, n
     if config_path:
         config = ModelConfig.from_dict(read_json(config_path))
     else:
-        eta_lo, eta_hi = (float(v) for v in eta.split(","))
         config = ModelConfig(
             input_dim=dataset.inputs.shape[2], output_dim=classes or int(dataset.labels.max()) + 1,
             num_neurons=int_list(neurons), num_blocks=int_list(blocks), discretization=discretization,
-            keep_imag=keep_imag, spike=spike, apply_skip=skip, eta_min=eta_lo, eta_max=eta_hi,
+            keep_imag=keep_imag, spike=spike, apply_skip=skip, eta_min=eta[0], eta_max=eta[1],
             dropout=dropout,
         )
     dataset.check_width(config.input_dim, data)
@@ -149,13 +162,13 @@ def train(ctx: click.Context, data: str, output: str, config_path: str | None, n
 @click.option("--precision", type=click.Choice(["float", "fixed"]), default=None,
               help="fixed needs a .fxp artifact or quantizes on the fly for --profile (default: fixed for .fxp).")
 @click.option("--profile", default="loihi2", show_default=True, help="Hardware profile name or TOML path.")
-@click.option("--dt", type=float, help="Sampling period for NIR graphs without dt metadata.")
+@click.option("--dt", type=POSITIVE, help="Sampling period for NIR graphs without dt metadata.")
 @click.option("--as-graph", is_flag=True, help="Treat an s5rf-deploy NIR file as a plain graph.")
 @click.option("--samples", type=click.IntRange(min=1), help="Only the first N samples.")
 @click.option("--record", type=click.Choice(["spikes", "states"]), multiple=True,
               help="Also store per-layer spikes_<i> / states_<i>.")
-@click.option("--batch-size", default=64, show_default=True)
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Result .npz to write.")
+@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1))
+@output_options("Result .npz to write.")
 @click.pass_context
 def simulate(ctx: click.Context, model: str, input_path: str, config: str | None, backend: str | None,
              precision: str | None, profile: str, dt: float | None, as_graph: bool, samples: int | None,
@@ -186,6 +199,12 @@ def simulate(ctx: click.Context, model: str, input_path: str, config: str | None
 
     net = load_any(model, config, dt=dt, as_graph=as_graph)
     is_fxp = isinstance(net, (FxpNetwork, LifGraph))
+    if is_fxp and ctx.get_parameter_source("profile") is not click.core.ParameterSource.DEFAULT:
+        from s5rf_deploy.hw_profiles import load_profile
+
+        if load_profile(profile) != net.profile:
+            raise S5RFError(f"{model}: quantized for profile {net.profile.name!r}, which differs from --profile "
+                            f"{profile}; quantize the float model for it")
     precision = precision or ("fixed" if is_fxp or backend == "stepper" else "float")
     if is_fxp and precision == "float":
         raise S5RFError(f"{model}: a fixed-point artifact has no float model; give the float model instead")
@@ -199,13 +218,17 @@ def simulate(ctx: click.Context, model: str, input_path: str, config: str | None
     data.check_width(net.input_dim, input_path)
     progress = progress_bar(ctx, "simulate")
     if precision == "fixed":
+        data.check_spikes(input_path)
         if not is_fxp:
             from s5rf_deploy.hw_profiles import load_profile
 
             from s5rf_deploy.quantize import quantize
             from s5rf_deploy.quantize_graph import lif_graph
 
-            net, _ = quantize(net, load_profile(profile)) if is_rf else lif_graph(net, load_profile(profile), dt=dt)
+            prof = load_profile(profile)
+            net, report = quantize(net, prof) if is_rf else lif_graph(net, prof, dt=dt)
+            for problem in report.overflow:
+                warn(ctx, f"{problem} (quantized on the fly for {profile}; `quantize` checks this)")
         run = simulate_fixed(net, data.inputs, record, batch_size, progress, backend)
     elif backend == "lava":
         from s5rf_deploy.hw_profiles import load_profile
@@ -238,10 +261,10 @@ def simulate(ctx: click.Context, model: str, input_path: str, config: str | None
 @main.command("export-nir")
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="Config JSON for a reference .eqx model.")
-@click.option("--dt", type=float, help="Sampling period stored in the graph (S5-RF default 1e-3).")
+@click.option("--dt", type=POSITIVE, help="Sampling period stored in the graph (S5-RF default 1e-3).")
 @click.option("--convention", type=click.Choice(["impulse", "zoh"]), default="impulse", show_default=True,
               help="How input samples enter the continuous-time graph.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help=".nir file to write.")
+@output_options(".nir file to write.")
 @click.pass_context
 def export_nir(ctx: click.Context, model: str, config: str | None, dt: float | None, convention: str,
                output: str) -> None:
@@ -273,15 +296,16 @@ def export_nir(ctx: click.Context, model: str, config: str | None, dt: float | N
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="Config JSON for a reference .eqx model.")
 @click.option("--calibrate", "calibrate", type=click.Path(dir_okay=False),
               help=".npz whose inputs choose the state scales (and measure agreement).")
-@click.option("--calibration-samples", default=256, show_default=True, help="Use at most this many samples.")
+@click.option("--calibration-samples", default=256, show_default=True, type=click.IntRange(min=1),
+              help="Use at most this many samples.")
 @click.option("--digits", default=2, show_default=True, type=click.IntRange(1, 4),
               help="Synapses per connection (each adds ~7 weight bits and the same synaptic memory).")
-@click.option("--max-steps", default=1000, show_default=True,
+@click.option("--max-steps", default=1000, show_default=True, type=click.IntRange(min=1),
               help="Sequence length the readout must hold without calibration (worst case).")
-@click.option("--dt", type=float, help="Sampling period for NIR graphs without dt metadata.")
+@click.option("--dt", type=POSITIVE, help="Sampling period for NIR graphs without dt metadata.")
 @click.option("--allow-overflow", is_flag=True, help="Write the artifact even if it does not fit or overflows.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Also write the report as JSON.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Fixed-point .fxp to write.")
+@output_options("Fixed-point .fxp to write.", also=("report_path",))
 @click.pass_context
 def quantize(ctx: click.Context, model: str, profile: str, config: str | None, calibrate: str | None,
              calibration_samples: int, digits: int, max_steps: int, dt: float | None, allow_overflow: bool,
@@ -315,6 +339,7 @@ def quantize(ctx: click.Context, model: str, profile: str, config: str | None, c
     if calibrate:
         data = load_dataset(calibrate).head(calibration_samples)
         data.check_width(net.input_dim, calibrate)
+        data.check_spikes(calibrate)
         calib = data.inputs
     if isinstance(net, S5RFNetwork):
         fxp, report = run_quantize(net, prof, calib, max_steps=max_steps, digits=digits)

@@ -7,6 +7,7 @@ required, unknown keys are errors, and each error names the key.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import asdict, dataclass
 from importlib import resources
@@ -29,7 +30,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any, str]]] = {
     "state": {
         "bits": (int, lambda v: 8 <= v <= 48, "between 8 and 48"),
         "input_shift_max": (int, lambda v: 0 <= v <= 16, "between 0 and 16"),
-        "default_headroom": (float, lambda v: v >= 1, "at least 1"),
+        "default_headroom": (float, lambda v: 1 <= v < math.inf, "a finite number, at least 1"),
     },
     "decay": {
         "bits": (int, lambda v: 4 <= v <= 24, "between 4 and 24"),
@@ -119,6 +120,9 @@ def profile_from_dict(raw: dict[str, Any], source: str) -> HardwareProfile:
         raise ConfigError(f"{source}: key weights.exponent_min exceeds weights.exponent_max")
     if sections["decay"]["bits"] >= sections["state"]["bits"]:
         raise ConfigError(f"{source}: key decay.bits must be smaller than state.bits")
+    if sections["state"]["default_headroom"] > 2 ** (sections["state"]["bits"] - 2):
+        raise ConfigError(f"{source}: key state.default_headroom leaves a threshold no bits: it must be at most "
+                          f"2^(state.bits - 2) = {2 ** (sections['state']['bits'] - 2)}")
     return HardwareProfile(name=raw["name"], description=raw["description"], sources=tuple(raw["sources"]),
                            **sections)
 

@@ -42,6 +42,10 @@ def model_from_arrays(config: ModelConfig, arrays: dict[str, np.ndarray], source
             raise FormatError(
                 f"{source}: tensor {name!r} has shape {tuple(value.shape)}, config needs {tuple(ref.shape)}"
             )
+        kind = "c" if ref.is_complex() else "f"
+        if value.dtype.kind != kind:
+            raise FormatError(f"{source}: tensor {name!r} holds {value.dtype} values, expected "
+                              f"{'complex' if kind == 'c' else 'real floating-point'} numbers")
         if not np.all(np.isfinite(value)):
             raise FormatError(f"{source}: tensor {name!r} contains NaN or Inf")
         state[name] = torch.from_numpy(np.array(value)).to(ref.dtype)
@@ -53,9 +57,11 @@ def model_from_arrays(config: ModelConfig, arrays: dict[str, np.ndarray], source
 def load_checkpoint(path: str | os.PathLike) -> S5RFModel:
     """Load a native checkpoint written by :func:`save_checkpoint`."""
     meta, arrays = container.load(path, KIND, VERSION)
+    if "config" not in meta:
+        raise FormatError(f"{path}: no model config in its metadata")
     try:
         config = ModelConfig.from_dict(meta["config"])
-    except (KeyError, ConfigError) as exc:
+    except ConfigError as exc:
         raise FormatError(f"{path}: bad model config ({exc})") from None
     model = model_from_arrays(config, arrays, str(path))
     model.provenance = meta.get("provenance", {})

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from s5rf_deploy import container
 from s5rf_deploy.atomic import atomic_path
 from s5rf_deploy.errors import FormatError, S5RFError
+from s5rf_deploy.stepper import check_spike_inputs
 
 
 @dataclass(frozen=True)
@@ -37,35 +38,41 @@ class Dataset:
                 f"{source}: inputs have {self.inputs.shape[2]} channels, the model expects {width}"
             )
 
+    def check_spikes(self, source: str) -> None:
+        """Raise unless the inputs are binary spikes, what the fixed-point backends take."""
+        try:
+            check_spike_inputs(self.inputs, self.inputs.shape[2])
+        except S5RFError as exc:
+            raise S5RFError(f"{source}: {exc}") from None
+
 
 def load_dataset(path: str | os.PathLike) -> Dataset:
     """Read and validate a dataset file."""
     p = Path(path)
-    if not p.is_file():
-        raise FormatError(f"{p}: no such file")
-    try:
-        with np.load(p, allow_pickle=False) as data:
-            if "inputs" not in data.files:
-                raise FormatError(f"{p}: no 'inputs' array (found {sorted(data.files)})")
-            inputs = data["inputs"]
-            labels = data["labels"] if "labels" in data.files else None
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-        raise FormatError(f"{p}: not a readable .npz file ({exc})") from None
+    with container.open_npz(p, "dataset .npz file") as data:
+        if container.META_KEY in data.files:
+            raise FormatError(f"{p}: holds a {container.peek_kind(p)!r} (an s5rf-deploy artifact), not a dataset")
+        if "inputs" not in data.files:
+            raise FormatError(f"{p}: no 'inputs' array (found {sorted(data.files)})")
+        inputs = data["inputs"]
+        labels = data["labels"] if "labels" in data.files else None
     if inputs.ndim != 3:
         raise FormatError(f"{p}: 'inputs' must have shape (N, T, H), got {inputs.shape}")
     if min(inputs.shape) == 0:
         raise FormatError(f"{p}: 'inputs' is empty (shape {inputs.shape})")
     if not np.issubdtype(inputs.dtype, np.number) or np.iscomplexobj(inputs):
         raise FormatError(f"{p}: 'inputs' must be real numbers, got {inputs.dtype}")
-    if not np.all(np.isfinite(inputs)):
-        raise FormatError(f"{p}: 'inputs' contains NaN or Inf")
+    with np.errstate(over="ignore", invalid="ignore"):  # too large values become Inf, refused next
+        values = inputs.astype(np.float32)
+    if not np.all(np.isfinite(values)):
+        raise FormatError(f"{p}: 'inputs' contains NaN, Inf or values beyond the float32 range")
     if labels is not None:
         if labels.shape != (inputs.shape[0],):
             raise FormatError(f"{p}: 'labels' must have shape ({inputs.shape[0]},), got {labels.shape}")
         if not np.issubdtype(labels.dtype, np.number) or np.any(labels != np.round(labels)) or np.any(labels < 0):
             raise FormatError(f"{p}: 'labels' must be non-negative integers")
         labels = labels.astype(np.int64)
-    return Dataset(inputs.astype(np.float32), labels)
+    return Dataset(values, labels)
 
 
 def save_dataset(dataset: Dataset, path: str | os.PathLike) -> None:

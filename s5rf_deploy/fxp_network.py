@@ -9,6 +9,7 @@ step.  See docs/fixed-point.md.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,8 @@ from s5rf_deploy.hw_profiles import HardwareProfile, profile_from_dict
 KIND = "s5rf-fxp-network"
 VERSION = 1
 INPUT = -1  # synapse source index of the network input
+SPIKE_RULES = ("cartesian", "polar", "graded")
+PARTS = ("spikes", "re", "im")
 
 
 @dataclass(frozen=True)
@@ -122,8 +125,16 @@ def save_fxp(net: FxpNetwork, path: str | os.PathLike) -> None:
     container.save(path, KIND, VERSION, meta, arrays)
 
 
+def _ints(arrays: dict[str, np.ndarray], name: str) -> np.ndarray:
+    """The integer array ``name`` as int64; any other dtype is a corrupted artifact."""
+    value = arrays[name]
+    if value.dtype.kind not in "iu":
+        raise ValueError(f"array {name!r} holds {value.dtype} values, expected integers")
+    return value.astype(np.int64)
+
+
 def _synapses(prefix: str, metas: list, arrays: dict) -> tuple[Synapse, ...]:
-    return tuple(Synapse(source=int(m["source"]), weights=arrays[f"{prefix}.{j}.weights"].astype(np.int64),
+    return tuple(Synapse(source=int(m["source"]), weights=_ints(arrays, f"{prefix}.{j}.weights"),
                          weight_exp=int(m["weight_exp"]), delay=int(m["delay"]), part=str(m["part"]))
                  for j, m in enumerate(metas))
 
@@ -134,28 +145,33 @@ def load_fxp(path: str | os.PathLike) -> FxpNetwork:
     try:
         profile = profile_from_dict(meta["profile"], f"{path} (embedded profile)")
         stages = tuple(
-            Stage(decay_re=arrays[f"stage{k}.decay_re"].astype(np.int64),
-                  decay_im=arrays[f"stage{k}.decay_im"].astype(np.int64), threshold=int(s["threshold"]),
-                  spike=str(s["spike"]), input_shift=int(s["input_shift"]), state_scale=float(s["state_scale"]),
-                  payload_shift=int(s["payload_shift"]),
+            Stage(decay_re=_ints(arrays, f"stage{k}.decay_re"), decay_im=_ints(arrays, f"stage{k}.decay_im"),
+                  threshold=int(s["threshold"]), spike=str(s["spike"]), input_shift=int(s["input_shift"]),
+                  state_scale=float(s["state_scale"]), payload_shift=int(s["payload_shift"]),
                   inputs=_synapses(f"stage{k}.in", s["inputs"], arrays))
             for k, s in enumerate(meta["stages"]))
         ro = meta["readout"]
-        readout = Readout(_synapses("readout", ro["inputs"], arrays), arrays["readout.du"].astype(np.int64),
+        readout = Readout(_synapses("readout", ro["inputs"], arrays), _ints(arrays, "readout.du"),
                           int(ro["vth_mantissa"]), float(ro["scale"]))
         net = FxpNetwork(int(meta["input_dim"]), stages, readout, profile, tuple(meta["layer_stages"]),
                          tuple(meta["state_stages"]), meta.get("provenance", {}))
     except (KeyError, TypeError, ValueError) as exc:
-        raise FormatError(f"{path}: incomplete fixed-point network ({type(exc).__name__}: {exc})") from None
+        raise FormatError(f"{path}: incomplete or malformed fixed-point network "
+                          f"({type(exc).__name__}: {exc})") from None
     validate_fxp(net, str(path))
     return net
 
 
 def validate_fxp(net: FxpNetwork, source: str) -> None:
-    """Check shapes and that every stored integer fits the profile."""
+    """Check shapes, stage references, rules and that every stored integer fits the profile."""
     widths = {INPUT: net.input_dim}
     limit = net.profile.state_max
+    for k in net.layer_stages + net.state_stages:
+        if not (isinstance(k, int) and 0 <= k < len(net.stages)):
+            raise FormatError(f"{source}: layer stage {k!r} is not one of the {len(net.stages)} stages")
     for k, st in enumerate(net.stages):
+        if st.spike not in SPIKE_RULES:
+            raise FormatError(f"{source}: stage {k} has spike rule {st.spike!r}, not one of {SPIKE_RULES}")
         if st.decay_im.shape != st.decay_re.shape:
             raise FormatError(f"{source}: stage {k} decay arrays differ in shape")
         dmax = (1 << net.profile.decay["bits"]) - 1
@@ -163,16 +179,25 @@ def validate_fxp(net: FxpNetwork, source: str) -> None:
             raise FormatError(f"{source}: stage {k} decay coefficients exceed {net.profile.decay['bits']} bits")
         if not 0 <= st.threshold <= limit:
             raise FormatError(f"{source}: stage {k} threshold {st.threshold} outside the {limit} state range")
+        _check_scale(st.state_scale, f"stage {k} state scale", source)
         for syn in st.inputs:
-            _check_synapse(syn, k, 2 * st.size, widths, net, source)
+            _check_synapse(syn, f"stage {k}", 2 * st.size, widths, net, source)
         widths[k] = st.size
     for syn in net.readout.inputs:
         _check_synapse(syn, "readout", net.num_classes, widths, net, source)
+    _check_scale(net.readout.scale, "readout scale", source)
 
 
-def _check_synapse(syn: Synapse, where, size: int, widths: dict, net: FxpNetwork, source: str) -> None:
+def _check_scale(value: float, what: str, source: str) -> None:
+    if not (math.isfinite(value) and value > 0):
+        raise FormatError(f"{source}: {what} {value} is not a positive finite number")
+
+
+def _check_synapse(syn: Synapse, where: str, size: int, widths: dict, net: FxpNetwork, source: str) -> None:
     if syn.source not in widths:
         raise FormatError(f"{source}: {where} has a synapse from unknown stage {syn.source}")
+    if syn.part not in PARTS:
+        raise FormatError(f"{source}: {where} synapse from {syn.source} carries {syn.part!r}, not one of {PARTS}")
     if syn.weights.shape != (size, widths[syn.source]):
         raise FormatError(f"{source}: {where} synapse from {syn.source} has shape {syn.weights.shape}, "
                           f"expected {(size, widths[syn.source])}")

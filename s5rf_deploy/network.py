@@ -9,6 +9,7 @@ discrete input matrix) in one place.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,10 @@ import torch
 from s5rf_deploy.config import ModelConfig
 from s5rf_deploy.discretization import discretize
 from s5rf_deploy.errors import ConfigError
+
+
+class StabilityWarning(UserWarning):
+    """A float network runs, but a state of it never decays (``|lambda_bar| >= 1``)."""
 
 
 @dataclass(frozen=True)
@@ -82,8 +87,18 @@ class S5RFNetwork:
     def num_classes(self) -> int:
         return self.readout.weight.shape[0]
 
-    def validate(self) -> None:
-        """Raise :class:`ConfigError` on inconsistent shapes or non-finite values."""
+    def unstable_pole(self) -> str | None:
+        """A description of the first pole with ``|lambda_bar| >= 1`` (a state that never decays), or None."""
+        for i, layer in enumerate(self.layers):
+            magnitude = np.abs(layer.discretized()[0])
+            if np.any(magnitude >= 1):
+                j = int(np.argmax(magnitude >= 1))
+                return f"layer {i}: neuron {j} has an unstable pole |lambda_bar| = {magnitude[j]:.17g} >= 1"
+        return None
+
+    def validate(self, stable: bool = True) -> None:
+        """Raise :class:`ConfigError` on inconsistent shapes, non-finite values, steps that are not
+        positive and (if ``stable``) poles with ``|lambda_bar| >= 1``."""
         width = self.input_dim
         for i, layer in enumerate(self.layers):
             if layer.input_dim != width:
@@ -91,6 +106,10 @@ class S5RFNetwork:
             for name in ("weight", "log_neg_real", "imag", "log_step"):
                 if not np.all(np.isfinite(getattr(layer, name))):
                     raise ConfigError(f"layer {i}: {name} contains NaN or Inf")
+            if np.any(layer.step() <= 0):
+                j = int(np.argmax(layer.step() <= 0))
+                raise ConfigError(f"layer {i}: neuron {j} has step Delta = 0 (log_step {layer.log_step[j]:g} "
+                                  f"underflows); steps must be positive")
             if layer.skip and layer.num_neurons != width:
                 raise ConfigError(f"layer {i}: skip connection needs {width} neurons, has {layer.num_neurons}")
             width = layer.num_neurons
@@ -98,6 +117,9 @@ class S5RFNetwork:
             raise ConfigError(f"readout: expects {self.readout.weight.shape[1]} inputs, gets {width}")
         if not np.all((self.readout.leak > 0) & (self.readout.leak < 1)):
             raise ConfigError("readout: leak factors must lie in (0, 1)")
+        problem = self.unstable_pole() if stable else None
+        if problem:
+            raise ConfigError(f"{problem}; deployment (NIR, fixed point, Lava) needs |lambda_bar| < 1")
 
 
 def network_from_model(model) -> S5RFNetwork:
@@ -124,7 +146,10 @@ def model_from_network(net: S5RFNetwork, dtype: torch.dtype = torch.float64):
     """A torch :class:`~s5rf_deploy.model.S5RFModel` with exactly the network's parameters."""
     from s5rf_deploy.model import S5RFModel
 
-    net.validate()
+    net.validate(stable=False)
+    problem = net.unstable_pole()
+    if problem:
+        warnings.warn(f"{problem}: its state never decays", StabilityWarning, stacklevel=2)
     first = net.layers[0]
     skips = [layer.skip for layer in net.layers]
     apply_skip = any(skips)

@@ -8,10 +8,10 @@ from pathlib import Path
 import nir
 import numpy as np
 
-from s5rf_deploy.errors import FormatError
+from s5rf_deploy.errors import FormatError, S5RFError
 from s5rf_deploy.network import Readout, RFLayer, S5RFNetwork
 from s5rf_deploy.nir_export import FORMAT_KEY, FORMAT_VALUE, FORMAT_VERSION, to_nir
-from s5rf_deploy.nir_graph import GraphError, GraphNetwork, from_nir
+from s5rf_deploy.nir_graph import GraphNetwork, from_nir
 
 # Relative tolerance between the stored standard nodes and the ones re-derived from
 # the raw parameters in metadata: both come from the same float64 formulas.
@@ -23,6 +23,8 @@ def read_graph(path: str | os.PathLike) -> nir.NIRGraph:
     p = Path(path)
     if not p.is_file():
         raise FormatError(f"{p}: no such file")
+    if p.stat().st_size == 0:
+        raise FormatError(f"{p}: not a readable NIR file (empty file)")
     try:
         graph = nir.read(p, type_check=False)  # our own checks name the problem more precisely
     except Exception as exc:  # noqa: BLE001 - h5py and nir raise many types on bad files
@@ -89,11 +91,13 @@ def network_from_export(graph: nir.NIRGraph, source: str) -> S5RFNetwork:
 def load_nir(path: str | os.PathLike, dt: float | None = None, as_graph: bool = False) -> S5RFNetwork | GraphNetwork:
     """An :class:`S5RFNetwork` for our exports (unless ``as_graph``), else a :class:`GraphNetwork`."""
     graph = read_graph(path)
-    if is_s5rf_export(graph) and not as_graph:
-        return network_from_export(graph, str(path))
     try:
+        if is_s5rf_export(graph) and not as_graph:
+            return network_from_export(graph, str(path))
         return from_nir(graph, dt=dt)
-    except GraphError as exc:
-        raise GraphError(f"{path}: {exc}") from None
-    except (AttributeError, TypeError, ValueError, KeyError) as exc:
+    except FormatError:
+        raise
+    except S5RFError as exc:
+        raise type(exc)(f"{path}: {exc}") from None
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:
         raise FormatError(f"{path}: malformed NIR graph ({type(exc).__name__}: {exc})") from None
