@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import sys
 from functools import partial
 from pathlib import Path
 
@@ -37,11 +39,19 @@ Examples:
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.option("--verbose", "-v", is_flag=True, help="Also log what each stage does and how long it takes (stderr).")
 @click.version_option(package_name="s5rf-deploy")
 @click.pass_context
-def main(ctx: click.Context, debug: bool, quiet: bool, as_json: bool) -> None:
+def main(ctx: click.Context, debug: bool, quiet: bool, as_json: bool, verbose: bool) -> None:
     """Deploy S5-RF resonate-and-fire networks to neuromorphic hardware."""
-    ctx.obj = {"debug": debug, "quiet": quiet, "json": as_json}
+    ctx.obj = {"debug": debug, "quiet": quiet, "json": as_json, "verbose": verbose}
+    logger = logging.getLogger("s5rf_deploy")
+    logger.handlers.clear()  # one handler per invocation, on this invocation's stderr
+    if verbose and not quiet:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("[%(relativeCreated)6.0f ms] %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO if verbose and not quiet else logging.WARNING)
     ctx.with_resource(one_line_warnings(ctx))
 
 

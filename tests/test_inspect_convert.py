@@ -78,9 +78,8 @@ def test_convert_refuses_impossible_pairs(tmp_path, source, target, message):
 
 
 def test_convert_netx_both_ways(tmp_path):
-    from test_netx import random_net, same_integers
-
     from s5rf_deploy.converters.netx import read_netx, write_netx
+    from test_netx import random_net, same_integers
 
     net = random_net([5, 6, 3], [(1024, 2048), (4096, 0)])
     write_netx(net, tmp_path / "a.net")
@@ -91,3 +90,11 @@ def test_convert_netx_both_ways(tmp_path):
     assert same_integers(read_netx(tmp_path / "b.net"), net)
     assert run("convert", str(tmp_path / "a.net"), "-o", str(tmp_path / "a.fxp")).exit_code == 0
     assert_bad_input(run("convert", str(model_path()), "-o", str(tmp_path / "m.net")), "netx")
+
+
+def test_verbose_logs_stages_on_stderr_only(tmp_path):
+    result = run("-v", "convert", str(model_path()), "-o", str(tmp_path / "d.nir"))
+    assert result.exit_code == 0
+    assert "loaded" in result.stderr and "loaded" not in result.stdout
+    quiet = run("convert", str(model_path()), "-o", str(tmp_path / "e.nir"))
+    assert quiet.stderr == ""
