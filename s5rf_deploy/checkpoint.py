@@ -46,9 +46,10 @@ def model_from_arrays(config: ModelConfig, arrays: dict[str, np.ndarray], source
         if value.dtype.kind != kind:
             raise FormatError(f"{source}: tensor {name!r} holds {value.dtype} values, expected "
                               f"{'complex' if kind == 'c' else 'real floating-point'} numbers")
-        if not np.all(np.isfinite(value)):
-            raise FormatError(f"{source}: tensor {name!r} contains NaN or Inf")
         state[name] = torch.from_numpy(np.array(value)).to(ref.dtype)
+        if not torch.isfinite(state[name]).all():
+            raise FormatError(f"{source}: tensor {name!r} contains NaN or Inf (or values too large for "
+                              f"{str(ref.dtype).removeprefix('torch.')})")
     model.load_state_dict(state)
     model.eval()
     return model

@@ -180,12 +180,24 @@ def validate_fxp(net: FxpNetwork, source: str) -> None:
         if not 0 <= st.threshold <= limit:
             raise FormatError(f"{source}: stage {k} threshold {st.threshold} outside the {limit} state range")
         _check_scale(st.state_scale, f"stage {k} state scale", source)
+        _check_range(st.input_shift, 0, net.profile.state["input_shift_max"], f"stage {k} input shift", source)
+        _check_range(st.payload_shift, 0, net.profile.state["bits"] - 1, f"stage {k} payload shift", source)
         for syn in st.inputs:
             _check_synapse(syn, f"stage {k}", 2 * st.size, widths, net, source)
         widths[k] = st.size
     for syn in net.readout.inputs:
         _check_synapse(syn, "readout", net.num_classes, widths, net, source)
     _check_scale(net.readout.scale, "readout scale", source)
+    readout = net.profile.readout
+    for du in net.readout.du:
+        _check_range(int(du), 0, (1 << readout["leak_bits"]) - 1, "readout du", source)
+    _check_range(net.readout.vth_mantissa, 0, (1 << readout["threshold_mantissa_bits"]) - 1,
+                 "readout threshold mantissa", source)
+
+
+def _check_range(value: int, low: int, high: int, what: str, source: str) -> None:
+    if not low <= value <= high:
+        raise FormatError(f"{source}: {what} {value} outside the profile's range {low}..{high}")
 
 
 def _check_scale(value: float, what: str, source: str) -> None:

@@ -218,7 +218,11 @@ def test_bad_checkpoint_tensors(good, tmp_path, out, edit, message):
     (None, lambda m: m.__setitem__("layer_stages", [7, 9]), "layer stage 7 is not one of the 2 stages"),
     (None, lambda m: m["stages"][0].__setitem__("spike", "sideways"), "spike rule 'sideways'"),
     (None, lambda m: m["stages"][0].__setitem__("threshold", -5), "stage 0 threshold -5 outside"),
-], ids=["weight-shape", "float-weights", "missing-array", "stage-index", "spike-rule", "threshold"])
+    (None, lambda m: m["stages"][1].__setitem__("input_shift", -1), "stage 1 input shift -1 outside the profile's"),
+    (lambda a: a.__setitem__("readout.du", np.full_like(a["readout.du"], 5000)), None,
+     "readout du 5000 outside the profile's range 0..4095"),
+], ids=["weight-shape", "float-weights", "missing-array", "stage-index", "spike-rule", "threshold", "input-shift",
+        "readout-decay"])
 def test_bad_fixed_point_artifacts(good, tmp_path, out, arrays, meta, message):
     model = edit_container(good["model.fxp"], tmp_path / "bad.fxp", arrays, meta)
     assert_refused(simulate(model, good["data.npz"], out), out, "bad.fxp", message)
