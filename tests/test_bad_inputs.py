@@ -250,6 +250,13 @@ def test_non_finite_checkpoint_parameters(good, tmp_path, out, key, value):
     assert_refused(cli("quantize", model, "-o", out / "m.fxp"), out, "bad.s5rf", f"{key!r} contains NaN or Inf")
 
 
+def test_checkpoint_values_beyond_float32(good, tmp_path, out):
+    model = edit_container(good["model.s5rf"], tmp_path / "bad.s5rf",
+                           lambda a: a.__setitem__("layers.0.B", a["layers.0.B"].astype(np.float64) * 1e300))
+    assert_refused(cli("quantize", model, "-o", out / "m.fxp"), out, "bad.s5rf",
+                   "'layers.0.B' contains NaN or Inf (or values too large for float32)")
+
+
 @pytest.mark.parametrize("value", [np.nan, np.inf, 1e300], ids=["nan", "inf", "beyond-float32"])
 def test_non_finite_dataset_inputs(good, tmp_path, out, value):
     inputs = INPUTS.astype(np.float64)
