@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import click
-from s5rf_deploy.cli.common import emit
+from s5rf_deploy.cli.common import emit, output_options
 
 
 @click.command("convert")
 @click.argument("source", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Target file; its suffix picks the conversion (.s5rf, .nir, .fxp, .net).")
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="Config JSON for a reference .eqx model.")
 @click.option("--profile", default="loihi2", show_default=True, help="Hardware profile for .fxp targets.")
 @click.option("--dt", type=float, help="Sampling period (NIR graphs without dt metadata; NIR export).")
@@ -17,6 +15,7 @@ from s5rf_deploy.cli.common import emit
               help="Input convention of an exported S5-RF NIR graph.")
 @click.option("--digits", default=2, show_default=True, type=click.IntRange(1, 4), help="Weight digits for .fxp.")
 @click.option("--allow-overflow", is_flag=True, help="Write a .fxp even if it does not fit or overflows.")
+@output_options("Target file; its suffix picks the conversion (.s5rf, .nir, .fxp, .net).")
 @click.pass_context
 def convert(ctx: click.Context, source: str, output: str, config: str | None, profile: str, dt: float | None,
             convention: str, digits: int, allow_overflow: bool) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from s5rf_deploy.cli.common import emit
+from s5rf_deploy.cli.common import check_output, emit
 
 
 @click.command("inspect")
@@ -13,9 +13,10 @@ from s5rf_deploy.cli.common import emit
 @click.option("--profile", default="loihi2", show_default=True,
               help="Hardware profile for the resource estimate (name or TOML path); 'none' skips it.")
 @click.option("--poles", "poles_path", type=click.Path(dir_okay=False), help="Also plot the pole spectrum (PNG).")
+@click.option("--force", is_flag=True, help="Overwrite an existing --poles file.")
 @click.pass_context
 def inspect_model(ctx: click.Context, model: str, config: str | None, dt: float | None, profile: str,
-                  poles_path: str | None) -> None:
+                  poles_path: str | None, force: bool) -> None:
     """Summarize MODEL: architecture, parameter counts, poles per layer, resources on a profile.
 
     MODEL is a checkpoint, a reference .eqx (with --config), a .nir graph or a
@@ -32,6 +33,8 @@ def inspect_model(ctx: click.Context, model: str, config: str | None, dt: float 
     from s5rf_deploy.inspect_model import inspect, plot_poles, summary_text
     from s5rf_deploy.loading import load_any
 
+    if poles_path:
+        check_output(poles_path, force)
     net = load_any(model, config, dt=dt)
     summary = inspect(net, None if profile == "none" else load_profile(profile))
     text = summary_text(summary)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import click
-from s5rf_deploy.cli.common import emit
+from s5rf_deploy.cli.common import emit, output_options
 
 
 @click.command("import-netx")
 @click.argument("netx_file", type=click.Path(dir_okay=False))
 @click.option("--dt", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="Sampling period stored in the graph (netx has no time base; 1.0 = time in steps).")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help=".nir file to write.")
+@output_options(".nir file to write.")
 @click.pass_context
 def import_netx(ctx: click.Context, netx_file: str, dt: float, output: str) -> None:
     """Convert a lava-dl netx HDF5 network of dense CUBA layers to a NIR graph.
@@ -35,7 +35,7 @@ def import_netx(ctx: click.Context, netx_file: str, dt: float, output: str) -> N
 @click.command("export-netx")
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.option("--dt", type=float, help="Sampling period for NIR graphs without dt metadata.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="netx HDF5 file to write.")
+@output_options("netx HDF5 file to write.")
 @click.pass_context
 def export_netx(ctx: click.Context, model: str, dt: float | None, output: str) -> None:
     """Write MODEL (a NIR chain of LIF, IF or CubaLIF layers) as a lava-dl netx HDF5 network.

@@ -98,3 +98,14 @@ def test_verbose_logs_stages_on_stderr_only(tmp_path):
     assert "loaded" in result.stderr and "loaded" not in result.stdout
     quiet = run("convert", str(model_path()), "-o", str(tmp_path / "e.nir"))
     assert quiet.stderr == ""
+
+
+def test_convert_and_inspect_refuse_existing_outputs_without_force(tmp_path):
+    target, png = tmp_path / "d.nir", tmp_path / "p.png"
+    target.write_text("keep")
+    png.write_text("keep")
+    assert_bad_input(run("convert", str(model_path()), "-o", str(target)), "exists")
+    assert_bad_input(run("inspect", str(model_path()), "--poles", str(png)), "exists")
+    assert target.read_text() == "keep" and png.read_text() == "keep"
+    assert run("convert", str(model_path()), "-o", str(target), "--force").exit_code == 0
+    assert target.read_bytes()[:4] == b"\x89HDF"
