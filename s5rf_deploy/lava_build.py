@@ -56,7 +56,8 @@ def _synapse_groups(synapses: list[Synapse], rows: np.ndarray | slice, port_of: 
         ports = [port_of(by_port[key][0]) for key in chunk]
         blocks = [(i, (syn.delay - 1) * syn.weights.shape[1] if syn.delay else 0, syn.weights[rows], syn.weight_exp)
                   for i, key in enumerate(chunk) for syn in by_port[key]]
-        group = SynapseGroup(rows=blocks[0][2].shape[0], widths=[port.shape[0] for port in ports], blocks=blocks)
+        group = SynapseGroup(rows=blocks[0][2].shape[0], widths=[port.shape[0] for port in ports], blocks=blocks,
+                             binary=all(key[1] == "spikes" for key in chunk))
         for i, port in enumerate(ports):
             port.connect(getattr(group, f"s_in{i}"))
         group.a_out.connect(target.a_in)

@@ -225,7 +225,7 @@ def test_quantize_command_writes_artifact_and_report(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["quantize", "{model}", "--profile", "loihi9", "-o", "{tmp}/m.fxp"], "unknown profile 'loihi9'"),
+    (["quantize", "{model}", "--profile", "loihi9", "-o", "{tmp}/q.fxp"], "unknown profile 'loihi9'"),
     (["simulate", "{fxp}", "--precision", "float", "--input", "{data}", "-o", "{tmp}/r.npz"], "no float model"),
     (["simulate", "{model}", "--backend", "nir", "--precision", "fixed", "--input", "{data}", "-o", "{tmp}/r.npz"],
      "stepper or lava"),

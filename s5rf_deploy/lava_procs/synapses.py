@@ -32,14 +32,15 @@ class SynapseGroup(AbstractProcess):
     """``a_out[t+1] = sum_j dense_output(W_j s_in_{p_j}[t, cols_j], e_j)``.
 
     ``widths``: size of each input port ``s_in0``, ``s_in1``, ...; ``blocks``:
-    ``(port, first column, weights (rows, columns), exponent)`` per synapse.
+    ``(port, first column, weights (rows, columns), exponent)`` per synapse;
+    ``binary``: the inputs are spikes (else graded values).
     """
 
     def __init__(self, *, rows: int, widths: list[int], blocks: list[tuple[int, int, np.ndarray, int]],
-                 name: str | None = None) -> None:
+                 binary: bool = True, name: str | None = None) -> None:
         if not 0 < len(widths) <= MAX_SOURCES:
             raise ValueError(f"a synapse group reads 1 to {MAX_SOURCES} ports, not {len(widths)}")
-        super().__init__(blocks=blocks, ports=len(widths), name=name)
+        super().__init__(blocks=blocks, ports=len(widths), binary=binary, name=name)
         for i in range(MAX_SOURCES):
             setattr(self, f"s_in{i}", InPort(shape=(widths[i] if i < len(widths) else 1,)))
         self.a_out = OutPort(shape=(rows,))
@@ -85,4 +86,6 @@ class PySynapseGroupFixed(_SynapseModelBase):
     a_buff: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
 
     def _product(self, w: np.ndarray, s: np.ndarray, exp: int) -> np.ndarray:
-        return fx.dense_output(w @ s.astype(np.int64), exp)
+        # as Lava's Dense: binary spikes sum the weight columns of the active inputs, graded values use dot
+        acc = w[:, s.astype(bool)].sum(axis=1) if self.proc_params["binary"] else w.dot(s.astype(np.int64))
+        return fx.dense_output(acc, exp)
