@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,8 +81,8 @@ class ModelConfig:
                     f"config: layer {i} has a skip connection but its input width "
                     f"{self.layer_input_dim(i)} differs from its {self.num_neurons[i]} neurons"
                 )
-        if not 0 < self.eta_min <= self.eta_max:
-            raise ConfigError("config: need 0 < eta_min <= eta_max")
+        if not 0 < self.eta_min <= self.eta_max < math.inf:
+            raise ConfigError("config: need 0 < eta_min <= eta_max, both finite")
         if not 0 <= self.dropout < 1:
             raise ConfigError("config: dropout must be in [0, 1)")
 

@@ -298,9 +298,9 @@ def test_train_refuses_non_positive_step_range(good, out, eta):
     assert_refused(result, out, "--eta", "need 0 < low <= high < inf", usage=True)
 
 
-@pytest.mark.parametrize("key", ["eta_min", "eta_max"])
-def test_train_config_with_zero_step(good, tmp_path, out, key):
-    config = {"input_dim": 5, "output_dim": 3, "num_neurons": [4], "num_blocks": [2], key: 0.0}
+@pytest.mark.parametrize("key,value", [("eta_min", 0.0), ("eta_max", 0.0), ("eta_max", float("inf"))])
+def test_train_config_with_zero_or_infinite_step(good, tmp_path, out, key, value):
+    config = {"input_dim": 5, "output_dim": 3, "num_neurons": [4], "num_blocks": [2], key: value}
     (tmp_path / "config.json").write_text(json.dumps(config))
     result = cli("train", good["data.npz"], "--config", tmp_path / "config.json", "-o", out / "m.s5rf")
     assert_refused(result, out, "need 0 < eta_min <= eta_max")
