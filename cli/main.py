@@ -411,3 +411,6 @@ main.add_command(inspect_model)
 from s5rf_deploy.cli.convert_cmd import convert  # noqa: E402
 
 main.add_command(convert)
+from s5rf_deploy.cli.compare_cli import compare  # noqa: E402
+
+main.add_command(compare)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from s5rf_deploy.quantize import QuantizationReport
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
+def text_table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
     lines = ["  ".join(str(x).rjust(w) for x, w in zip(r, widths, strict=True)) for r in [header, *rows]]
     return "\n".join(lines)
@@ -24,7 +24,7 @@ def quantization_table(report: QuantizationReport, profile: str) -> str:
                      f"{entry['pole_error']['max_abs_angle']:.1e}",
                      f"{spikes[i]:.4f}" if i < len(spikes) else "-"])
     out = [f"profile {profile}",
-           _table(["layer", "neurons", "scale", "threshold", "shift", "w_exp", "w_err(rms)", "|pole| err",
+           text_table(["layer", "neurons", "scale", "threshold", "shift", "w_exp", "w_err(rms)", "|pole| err",
                    "angle err", "spike agr"], rows)]
     ro = report.readout
     out.append(f"readout: scale 2^{ro['scale_log2']} ({ro['scale_basis']}), weight_exp "
@@ -51,7 +51,7 @@ def graph_quantization_table(report: QuantizationReport, profile: str) -> str:
                          f"{st['weight_rel_error']:.1e}",
                          f"{agree[entry['node']]:.4f}" if entry["node"] in agree else "-"])
     out = [f"profile {profile}",
-           _table(["node", "neurons", "offset", "du", "dv", "vth", "u pole err", "v pole err", "w err(max)",
+           text_table(["node", "neurons", "offset", "du", "dv", "vth", "u pole err", "v pole err", "w err(max)",
                    "spike agr"], rows)]
     res = report.resources
     out.append(f"resources: {res['neurons']} neurons, {res['synapses']} synapses, {res['cores']} of "
