@@ -1,4 +1,4 @@
-"""The end-to-end demo: float model -> NIR -> re-import -> loihi2 fixed point -> stepper -> Lava."""
+"""The end-to-end demo: float model -> NIR -> re-import -> loihi2 fixed point -> stepper -> Lava -> compare report."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ import torch
 
 from s5rf_deploy.checkpoint import load_checkpoint
 from s5rf_deploy.demo import digits, model_path
+from s5rf_deploy.fidelity import lava_check, metrics, s5rf_runs
+from s5rf_deploy.fidelity_report import write_report
 from s5rf_deploy.fxp_network import save_fxp
 from s5rf_deploy.hw_profiles import load_profile
 from s5rf_deploy.network import model_from_network, network_from_model
 from s5rf_deploy.nir_export import to_nir, write_nir
 from s5rf_deploy.nir_import import load_nir
 from s5rf_deploy.quantize import quantize
-from s5rf_deploy.stepper import Stepper
 
 CALIBRATION_SAMPLES = 256
 
@@ -48,24 +49,28 @@ def run_demo(out_dir: Path, lava_samples: int, say: Callable[[str], None]) -> di
     save_fxp(fxp, fxp_path)
     say(f"quantized for loihi2 (calibrated on {CALIBRATION_SAMPLES} training digits): wrote {fxp_path}")
 
-    fixed = Stepper(fxp).run(test.inputs, record=("spikes",))
-    result["fixed"] = {"path": str(fxp_path), "accuracy": float(np.mean(fixed.predictions == test.labels)),
-                       "top1_agreement": float(np.mean(fixed.predictions == float_pred)),
-                       "saturated_updates": int(sum(fixed.saturation.values())),
+    runs = s5rf_runs(net, fxp, test.inputs)
+    compared = metrics(runs, test.labels)
+    out = compared["output"]
+    result["fixed"] = {"path": str(fxp_path), "accuracy": out["accuracy"]["fixed"],
+                       "top1_agreement": out["top1_agreement"],
+                       "saturated_updates": int(sum(runs.saturation.values())),
+                       "spike_agreement": [e["spike_agreement"] for e in compared["layers"]],
                        "resources": {k: report.resources[k] for k in ("neurons", "synapses", "cores", "fits")}}
     say(f"stepper (fixed point): test accuracy {result['fixed']['accuracy']:.4f}, top-1 agreement with float "
         f"{result['fixed']['top1_agreement']:.4f}, {result['fixed']['saturated_updates']} saturated updates")
 
-    from s5rf_deploy.lava_build import LavaRunner
-
-    subset = test.inputs[:lava_samples]
-    lava = LavaRunner(fxp, subset.shape[1]).run(subset)
-    expected = Stepper(fxp).run(subset, record=("spikes", "states"))
-    exact = bool(np.array_equal(lava.readout, expected.readout)
-                 and all(np.array_equal(a, b) for a, b in zip(lava.spikes + lava.states,
-                                                               expected.spikes + expected.states, strict=True)))
-    result["lava"] = {"samples": lava_samples, "bit_exact": exact}
+    lava = lava_check(fxp, test.inputs[:lava_samples])
+    result["lava"] = lava
     say(f"Lava fixed point (Loihi2SimCfg) on {lava_samples} digits: "
-        f"{'bit-exact with the stepper' if exact else 'MISMATCH with the stepper'} (readout, spikes, states)")
+        + ("bit-exact with the stepper" if lava["bit_exact"] else "MISMATCH with the stepper")
+        + " (readout, spikes, states)")
+
+    report_dir = out_dir / "report"
+    compared.update({"model": "embedded digits model", "fixed_point": f"{fxp_path} (loihi2, calibrated)",
+                     "lava": lava})
+    files = write_report(report_dir, compared, runs, test.labels, force=True)
+    result["report"] = {"path": str(report_dir), "files": files}
+    say(f"compare report: {report_dir}/report.md with {', '.join(f for f in files if f.endswith('.png'))}")
     result["seconds"] = time.perf_counter() - started
     return result
