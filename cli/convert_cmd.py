@@ -15,7 +15,7 @@ from s5rf_deploy.cli.common import emit, output_options
               help="Input convention of an exported S5-RF NIR graph.")
 @click.option("--digits", default=2, show_default=True, type=click.IntRange(1, 4), help="Weight digits for .fxp.")
 @click.option("--allow-overflow", is_flag=True, help="Write a .fxp even if it does not fit or overflows.")
-@output_options("Target file; its suffix picks the conversion (.s5rf, .nir, .fxp, .net).")
+@output_options("Target file; its suffix picks the conversion (.s5rf, .nir, .fxp, .net, .onnx).")
 @click.pass_context
 def convert(ctx: click.Context, source: str, output: str, config: str | None, profile: str, dt: float | None,
             convention: str, digits: int, allow_overflow: bool) -> None:

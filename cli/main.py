@@ -414,3 +414,6 @@ main.add_command(convert)
 from s5rf_deploy.cli.compare_cli import compare  # noqa: E402
 
 main.add_command(compare)
+from s5rf_deploy.cli.onnx_cli import export_onnx  # noqa: E402
+
+main.add_command(export_onnx)

@@ -3,7 +3,8 @@
 Sources: native checkpoints, reference ``.eqx`` (with a config), ``.nir``,
 fixed-point ``.fxp`` artifacts, lava-dl netx HDF5 (``.net``/``.h5``/``.hdf5``).
 Targets: ``.s5rf`` (S5-RF networks), ``.nir`` (float networks), ``.fxp``
-(quantized for a profile), ``.net`` (netx; standard LIF/IF/CubaLIF chains).
+(quantized for a profile), ``.net`` (netx; standard LIF/IF/CubaLIF chains),
+``.onnx`` (float S5-RF networks, sequence form).
 Impossible pairs are refused with the reason.
 """
 
@@ -95,7 +96,17 @@ def _to_netx(net, path: Path, opts: ConvertOptions) -> str:
             + (f", spikes {result.time_shift} steps after the graph's" if result.time_shift else ""))
 
 
-TARGETS: dict[str, Callable] = {".s5rf": _to_checkpoint, ".nir": _to_nir, ".fxp": _to_fxp, ".net": _to_netx}
+def _to_onnx(net, path: Path, opts: ConvertOptions) -> str:
+    from s5rf_deploy.onnx_graph import export_onnx
+
+    if not isinstance(net, S5RFNetwork):
+        raise S5RFError(f"{_describe(net)} does not export to ONNX; only float S5-RF networks do")
+    export_onnx(net, path)
+    return "sequence form, float64 (export-onnx has the streaming form and float32)"
+
+
+TARGETS: dict[str, Callable] = {".s5rf": _to_checkpoint, ".nir": _to_nir, ".fxp": _to_fxp, ".net": _to_netx,
+                                ".onnx": _to_onnx}
 
 
 def convert(source: str | os.PathLike, target: str | os.PathLike, config: str | os.PathLike | None = None,
