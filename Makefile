@@ -38,6 +38,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/forward.py
 	$(PY) benchmarks/stepper.py
+	$(PY) benchmarks/lava.py
+	$(PY) benchmarks/onnx_runtime.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
