@@ -22,12 +22,14 @@ def _session_processes(sid: int) -> list[str]:
     return [line.split()[0] for line in out if line.split() and line.split()[1] == str(sid)]
 
 
-def test_ctrl_c_during_lava_simulate_cleans_up(tmp_path: Path):
+@pytest.mark.parametrize("command", ["simulate", "compare"])
+def test_ctrl_c_during_lava_run_cleans_up(tmp_path: Path, command: str):
     save_dataset(digits.load_split("test").head(200), tmp_path / "test.npz")
-    out = tmp_path / "run.npz"
+    out = tmp_path / ("run.npz" if command == "simulate" else "report")
     cli = Path(sys.executable).parent / "s5rf-deploy"
-    proc = subprocess.Popen([str(cli), "simulate", str(model_path()), "--precision", "fixed", "--backend", "lava",
-                             "--input", str(tmp_path / "test.npz"), "-o", str(out)],
+    args = (["--precision", "fixed", "--backend", "lava"] if command == "simulate" else ["--lava", "200"])
+    proc = subprocess.Popen([str(cli), command, str(model_path()), *args, "--input", str(tmp_path / "test.npz"),
+                             "-o", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 120
     while len(_session_processes(proc.pid)) < 6 and time.monotonic() < deadline and proc.poll() is None:
@@ -42,7 +44,7 @@ def test_ctrl_c_during_lava_simulate_cleans_up(tmp_path: Path):
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
-    assert not out.exists() and not list(tmp_path.glob(".run.npz.*"))
+    assert not out.exists() and not list(tmp_path.glob(f".{out.name}.*"))
     for _ in range(50):
         if not _session_processes(proc.pid):
             break
