@@ -32,6 +32,10 @@ Examples:
   s5rf-deploy simulate model.s5rf --input data.npz --record spikes -o run.npz
   s5rf-deploy export-nir model.s5rf -o model.nir
   s5rf-deploy quantize model.s5rf --profile loihi2 --calibrate train.npz -o model.fxp
+  s5rf-deploy compare model.s5rf --input test.npz --labels --fxp model.fxp --lava 5 -o report
+  s5rf-deploy convert braille.nir --dt 1e-4 -o braille.fxp
+  s5rf-deploy inspect model.s5rf --poles poles.png
+  s5rf-deploy export-onnx model.s5rf --form streaming -o step.onnx
 """
 
 
