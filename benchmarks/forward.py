@@ -8,24 +8,13 @@ dirac, keep_imag, random input spikes at 5 %.  Prints a table and writes
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import torch
-from common import RESULTS, SSC, environment, print_table, write_results
+from common import RESULTS, SSC, environment, print_table, time_call, write_results
 
 from s5rf_deploy.config import ModelConfig
 from s5rf_deploy.model import S5RFModel
-
-
-def time_call(fn, repeats: int) -> list[float]:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
 
 
 def main() -> None:

@@ -11,12 +11,11 @@ Usage: ``python benchmarks/onnx_runtime.py``.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import onnxruntime as ort
 import torch
-from common import RESULTS, SSC, environment, print_table, write_results
+from common import RESULTS, SSC, environment, print_table, time_call, write_results
 
 from s5rf_deploy.config import ModelConfig
 from s5rf_deploy.model import S5RFModel
@@ -25,13 +24,8 @@ from s5rf_deploy.onnx_graph import sequence_model, streaming_model
 
 
 def best_of(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    """Median wall time of ``fn``."""
+    return float(np.median(time_call(fn, repeats)))
 
 
 def main() -> None:
