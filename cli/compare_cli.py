@@ -91,7 +91,7 @@ def compare(ctx: click.Context, model: str, input_path: str, labels: bool, confi
         graph_runs(net, fxp, data.inputs, progress)
     result = {"model": str(model), "fixed_point": what, **metrics(runs, truth)}
     if lava_samples:
-        result["lava"] = lava_check(fxp, data.inputs[:lava_samples])
+        result["lava"] = lava_check(fxp, data.inputs[:lava_samples], progress_bar(ctx, "lava"))
     files = write_report(output, result, runs, truth, force)
     emit(ctx, result | {"files": files}, _table(result) + f"\nwrote {output}/: {', '.join(files)}")
     if lava_samples and not result["lava"]["bit_exact"]:

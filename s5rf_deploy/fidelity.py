@@ -146,20 +146,20 @@ def metrics(runs: Runs, labels: np.ndarray | None = None) -> dict[str, Any]:
             "saturation": {k: int(v) for k, v in runs.saturation.items()}}
 
 
-def lava_check(fxp: FxpNetwork | LifGraph, inputs: np.ndarray) -> dict[str, Any]:
+def lava_check(fxp: FxpNetwork | LifGraph, inputs: np.ndarray, progress=None) -> dict[str, Any]:
     """Lava fixed point against the stepper on ``inputs``: readout, spikes (and states for S5-RF), bit for bit."""
     if isinstance(fxp, LifGraph):
         from s5rf_deploy.graph_stepper import GraphStepper
         from s5rf_deploy.lava_graph import LavaGraphRunner
 
-        got = LavaGraphRunner(fxp, inputs.shape[1]).run(inputs)
+        got = LavaGraphRunner(fxp, inputs.shape[1]).run(inputs, progress=progress)
         want = GraphStepper(fxp).run(inputs, record=("spikes",))
         pairs = [(got.spikes[k], want.spikes[k]) for k in want.spikes]
     else:
         from s5rf_deploy.lava_build import LavaRunner
         from s5rf_deploy.stepper import Stepper
 
-        got = LavaRunner(fxp, inputs.shape[1]).run(inputs)
+        got = LavaRunner(fxp, inputs.shape[1]).run(inputs, progress=progress)
         want = Stepper(fxp).run(inputs, record=("spikes", "states"))
         pairs = list(zip(got.spikes + got.states, want.spikes + want.states, strict=True))
     mismatched = int(np.count_nonzero(got.readout != want.readout)) + sum(int(np.count_nonzero(a != b))
