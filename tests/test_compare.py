@@ -7,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from helpers import make_model
 from test_cli import assert_bad_input, run
 
-from s5rf_deploy.checkpoint import load_checkpoint
+from s5rf_deploy import fidelity
+from s5rf_deploy.checkpoint import load_checkpoint, save_checkpoint
 from s5rf_deploy.demo import digits, model_path
 from s5rf_deploy.fidelity import Runs, metrics
 from s5rf_deploy.fxp_network import load_fxp
@@ -105,3 +107,31 @@ def test_compare_bad_inputs(tmp_path):
         assert not out.exists() and not list(tmp_path.glob(".r.*"))
     out.mkdir()
     assert_bad_input(run("compare", str(model_path()), "--input", str(data), "-o", str(out)), "already exists")
+
+
+def test_compare_quiet_samples_and_other_artifact_shapes(tmp_path):
+    data = _data(tmp_path, 10)
+    out = tmp_path / "report"
+    result = run("--quiet", "compare", str(model_path()), "--input", str(data), "--samples", "3", "-o", str(out))
+    assert result.exit_code == 0 and result.output == "", result.output
+    assert json.loads((out / "report.json").read_text())["output"]["samples"] == 3
+    small = tmp_path / "small.s5rf"
+    save_checkpoint(make_model("dirac_keepimag"), small)
+    assert run("quantize", str(small), "-o", str(tmp_path / "small.fxp")).exit_code == 0
+    assert_bad_input(run("compare", str(model_path()), "--input", str(data), "--fxp", str(tmp_path / "small.fxp"),
+                         "-o", str(tmp_path / "r2")), "artifact has 5 inputs, layers [12, 12], 4 classes")
+    assert not (tmp_path / "r2").exists()
+
+
+def test_lava_mismatch_exits_1_after_writing_the_report(tmp_path, monkeypatch):
+    def differs(fxp, inputs, progress=None):
+        return {"samples": len(inputs), "bit_exact": False, "mismatched_values": 3}
+
+    monkeypatch.setattr(fidelity, "lava_check", differs)
+    out = tmp_path / "report"
+    result = run("compare", str(model_path()), "--input", str(_data(tmp_path, 4)), "--lava", "2", "-o", str(out))
+    assert result.exit_code == 1, result.output
+    assert "MISMATCH (3 values differ)" in result.output
+    assert json.loads((out / "report.json").read_text())["lava"] == {"samples": 2, "bit_exact": False,
+                                                                      "mismatched_values": 3}
+    assert "MISMATCH" in (out / "report.md").read_text()
