@@ -39,7 +39,7 @@ def _table(result: dict) -> str:
 @click.option("--labels", is_flag=True, help="Also report accuracies and a confusion matrix against the labels.")
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="Config JSON for a reference .eqx model.")
 @click.option("--dt", type=float, help="Sampling period for NIR graphs without dt metadata.")
-@click.option("--profile", default="loihi2", show_default=True, help="Quantize for this profile (without --fxp).")
+@click.option("--profile", help="Quantize for this profile (default loihi2; not with --fxp).")
 @click.option("--fxp", "fxp_path", type=click.Path(dir_okay=False), help="Use this fixed-point artifact instead.")
 @click.option("--calibrate", type=click.Path(dir_okay=False), help=".npz whose inputs choose the state scales.")
 @click.option("--samples", type=click.IntRange(min=1), help="Only the first N samples.")
@@ -49,7 +49,7 @@ def _table(result: dict) -> str:
 @click.option("--force", is_flag=True, help="Replace an existing report folder.")
 @click.pass_context
 def compare(ctx: click.Context, model: str, input_path: str, labels: bool, config: str | None, dt: float | None,
-            profile: str, fxp_path: str | None, calibrate: str | None, samples: int | None,
+            profile: str | None, fxp_path: str | None, calibrate: str | None, samples: int | None,
             lava_samples: int | None, output: str, force: bool) -> None:
     """Compare the fixed-point network (stepper) with the float MODEL on the inputs of a dataset.
 
@@ -75,6 +75,10 @@ def compare(ctx: click.Context, model: str, input_path: str, labels: bool, confi
 
     if Path(output).exists() and not force:
         raise S5RFError(f"{output}: already exists (use --force to replace it)")
+    if not Path(output).absolute().parent.is_dir():
+        raise S5RFError(f"{output}: parent folder {Path(output).absolute().parent} does not exist")
+    if fxp_path and profile:
+        raise S5RFError("give either --fxp (an artifact) or --profile (quantize now), not both")
     net = load_network(model, config, dt=dt)
     data = load_dataset(input_path).head(samples)
     data.check_width(net.input_dim, input_path)
@@ -85,7 +89,7 @@ def compare(ctx: click.Context, model: str, input_path: str, labels: bool, confi
     classes = net.num_classes if isinstance(net, S5RFNetwork) else net.output_dim
     if truth is not None and (truth.min() < 0 or truth.max() >= classes):
         raise S5RFError(f"{input_path}: labels must lie in [0, {classes}), the model has {classes} outputs")
-    fxp, what = fixed_point_for(net, fxp_path, profile, calibrate, dt)
+    fxp, what = fixed_point_for(net, fxp_path, profile or "loihi2", calibrate, dt)
     progress = progress_bar(ctx, "compare")
     runs = s5rf_runs(net, fxp, data.inputs, progress) if isinstance(net, S5RFNetwork) else \
         graph_runs(net, fxp, data.inputs, progress)

@@ -141,6 +141,9 @@ def write_report(folder: str | os.PathLike, result: dict[str, Any], runs: Runs, 
     if not target.parent.is_dir():
         raise S5RFError(f"{target}: parent folder {target.parent} does not exist")
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; a report folder follows the umask like any output
     try:
         figures = [("raster.png", "Spike rasters, float and fixed point"),
                    ("agreement.png", "Spike agreement per layer")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -135,3 +136,18 @@ def test_lava_mismatch_exits_1_after_writing_the_report(tmp_path, monkeypatch):
     assert json.loads((out / "report.json").read_text())["lava"] == {"samples": 2, "bit_exact": False,
                                                                       "mismatched_values": 3}
     assert "MISMATCH" in (out / "report.md").read_text()
+
+
+def test_compare_checks_options_before_work_and_report_folder_follows_umask(tmp_path):
+    data = _data(tmp_path, 3)
+    fxp = tmp_path / "m.fxp"
+    assert run("quantize", str(model_path()), "-o", str(fxp)).exit_code == 0
+    assert_bad_input(run("compare", str(model_path()), "--input", str(data), "--fxp", str(fxp), "--profile",
+                         "loihi2", "-o", str(tmp_path / "r")), "not both")
+    assert_bad_input(run("compare", str(model_path()), "--input", str(data), "-o", str(tmp_path / "no" / "r")),
+                     "does not exist")
+    assert run("compare", str(model_path()), "--input", str(data), "-o", str(tmp_path / "r")).exit_code == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "r").stat().st_mode & 0o777 == 0o777 & ~umask
+
