@@ -55,7 +55,7 @@ def test_sequence_form_matches_pytorch(name, net):
             np.testing.assert_array_equal(got, want.numpy())
 
 
-@pytest.mark.parametrize("name,net", NETS[:3], ids=[n for n, _ in NETS[:3]])
+@pytest.mark.parametrize("name,net", NETS, ids=[n for n, _ in NETS])
 def test_streaming_form_reproduces_sequence_form(name, net):
     x = random_spikes(2, 30, net.input_dim, seed=7).astype(np.float64)
     step = _session(streaming_model(net))
