@@ -21,6 +21,13 @@ from s5rf_deploy.lif_graph import BIAS, LifGraph
 from s5rf_deploy.stepper import check_spike_inputs
 
 
+def process_count(net: LifGraph) -> int:
+    """Lava processes the runner builds: sources, one LIF per stage, a sink per spiking stage, one Dense per
+    synapse.  Each is an OS process on Lava's CPU backend (a fork of this one), so graphs whose nodes split
+    into many stages (many distinct time constants) cost many processes."""
+    return 1 + bool(net.bias_starts) + sum(1 + st.spiking + len(st.inputs) for st in net.stages)
+
+
 class LavaGraphRunner:
     """The Lava process graph of one :class:`LifGraph` for sequences of ``steps`` steps."""
 
