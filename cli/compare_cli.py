@@ -61,10 +61,10 @@ def compare(ctx: click.Context, model: str, input_path: str, labels: bool, confi
       s5rf-deploy compare model.s5rf --input test.npz --labels --fxp model.fxp --lava 5 -o report
       s5rf-deploy compare braille.nir --dt 1e-4 --input spikes.npz -o braille-report
     """
-    from pathlib import Path
 
     from s5rf_deploy.cli.app import CheckFailed
 
+    from s5rf_deploy.atomic import check_output_dir
     from s5rf_deploy.dataset import load_dataset
     from s5rf_deploy.errors import S5RFError
     from s5rf_deploy.fidelity import graph_runs, lava_check, metrics, s5rf_runs
@@ -73,10 +73,7 @@ def compare(ctx: click.Context, model: str, input_path: str, labels: bool, confi
     from s5rf_deploy.loading import load_network
     from s5rf_deploy.network import S5RFNetwork
 
-    if Path(output).exists() and not force:
-        raise S5RFError(f"{output}: already exists (use --force to replace it)")
-    if not Path(output).absolute().parent.is_dir():
-        raise S5RFError(f"{output}: parent folder {Path(output).absolute().parent} does not exist")
+    check_output_dir(output, force)
     if fxp_path and profile:
         raise S5RFError("give either --fxp (an artifact) or --profile (quantize now), not both")
     net = load_network(model, config, dt=dt)

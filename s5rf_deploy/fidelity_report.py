@@ -1,21 +1,20 @@
 """The ``compare`` report folder: ``report.json``, PNG figures and a one-page ``report.md``.
 
 The folder is built under a temporary sibling name and renamed into place at
-the end, so a failed or interrupted run leaves no partial report.
+the end (:func:`s5rf_deploy.atomic.atomic_dir`), so a failed or interrupted run
+leaves no partial report.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from s5rf_deploy.errors import S5RFError
+from s5rf_deploy.atomic import atomic_dir
 from s5rf_deploy.fidelity import Runs
 
 
@@ -136,15 +135,7 @@ def write_report(folder: str | os.PathLike, result: dict[str, Any], runs: Runs, 
                  force: bool = False) -> list[str]:
     """Write the report folder atomically; returns the files written."""
     target = Path(folder)
-    if target.exists() and not force:
-        raise S5RFError(f"{target}: already exists (use --force to replace it)")
-    if not target.parent.is_dir():
-        raise S5RFError(f"{target}: parent folder {target.parent} does not exist")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; a report folder follows the umask like any output
-    try:
+    with atomic_dir(target, replace=force) as tmp:
         figures = [("raster.png", "Spike rasters, float and fixed point"),
                    ("agreement.png", "Spike agreement per layer")]
         _raster(runs, tmp / "raster.png")
@@ -161,9 +152,4 @@ def write_report(folder: str | os.PathLike, result: dict[str, Any], runs: Runs, 
         figures.append(("confusion.png", "Confusion matrix"))
         (tmp / "report.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
         (tmp / "report.md").write_text(_markdown(result, figures))
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return sorted(p.name for p in target.iterdir())

@@ -97,7 +97,8 @@ class FxpNetwork:
         return self.readout.du.shape[0]
 
 
-def _synapse_arrays(prefix: str, syns: tuple[Synapse, ...], arrays: dict, meta: list) -> None:
+def synapse_arrays(prefix: str, syns: tuple[Synapse, ...], arrays: dict, meta: list) -> None:
+    """Store ``syns`` as arrays ``<prefix>.<j>.weights`` and one metadata entry each (shared by every artifact)."""
     for j, syn in enumerate(syns):
         arrays[f"{prefix}.{j}.weights"] = syn.weights
         meta.append({"source": syn.source, "weight_exp": syn.weight_exp, "delay": syn.delay, "part": syn.part})
@@ -111,12 +112,12 @@ def save_fxp(net: FxpNetwork, path: str | os.PathLike) -> None:
         arrays[f"stage{k}.decay_re"] = st.decay_re
         arrays[f"stage{k}.decay_im"] = st.decay_im
         in_meta: list = []
-        _synapse_arrays(f"stage{k}.in", st.inputs, arrays, in_meta)
+        synapse_arrays(f"stage{k}.in", st.inputs, arrays, in_meta)
         stages.append({"threshold": st.threshold, "spike": st.spike, "input_shift": st.input_shift,
                        "state_scale": st.state_scale, "payload_shift": st.payload_shift,
                        "inputs": in_meta})
     ro_meta: list = []
-    _synapse_arrays("readout", net.readout.inputs, arrays, ro_meta)
+    synapse_arrays("readout", net.readout.inputs, arrays, ro_meta)
     arrays["readout.du"] = net.readout.du
     meta = {"input_dim": net.input_dim, "stages": stages, "profile": net.profile.to_dict(),
             "readout": {"inputs": ro_meta, "vth_mantissa": net.readout.vth_mantissa, "scale": net.readout.scale},
@@ -133,7 +134,8 @@ def _ints(arrays: dict[str, np.ndarray], name: str) -> np.ndarray:
     return value.astype(np.int64)
 
 
-def _synapses(prefix: str, metas: list, arrays: dict) -> tuple[Synapse, ...]:
+def read_synapses(prefix: str, metas: list, arrays: dict) -> tuple[Synapse, ...]:
+    """The synapses written by :func:`synapse_arrays` (integer weights)."""
     return tuple(Synapse(source=int(m["source"]), weights=_ints(arrays, f"{prefix}.{j}.weights"),
                          weight_exp=int(m["weight_exp"]), delay=int(m["delay"]), part=str(m["part"]))
                  for j, m in enumerate(metas))
@@ -148,10 +150,10 @@ def load_fxp(path: str | os.PathLike) -> FxpNetwork:
             Stage(decay_re=_ints(arrays, f"stage{k}.decay_re"), decay_im=_ints(arrays, f"stage{k}.decay_im"),
                   threshold=int(s["threshold"]), spike=str(s["spike"]), input_shift=int(s["input_shift"]),
                   state_scale=float(s["state_scale"]), payload_shift=int(s["payload_shift"]),
-                  inputs=_synapses(f"stage{k}.in", s["inputs"], arrays))
+                  inputs=read_synapses(f"stage{k}.in", s["inputs"], arrays))
             for k, s in enumerate(meta["stages"]))
         ro = meta["readout"]
-        readout = Readout(_synapses("readout", ro["inputs"], arrays), _ints(arrays, "readout.du"),
+        readout = Readout(read_synapses("readout", ro["inputs"], arrays), _ints(arrays, "readout.du"),
                           int(ro["vth_mantissa"]), float(ro["scale"]))
         net = FxpNetwork(int(meta["input_dim"]), stages, readout, profile, tuple(meta["layer_stages"]),
                          tuple(meta["state_stages"]), meta.get("provenance", {}))

@@ -88,9 +88,6 @@ class LoweredGraph:
     def latency(self) -> int:
         return max((p.offset for p in self.populations), default=0)
 
-    def index(self, name: str) -> int:
-        return [p.name for p in self.populations].index(name)
-
 
 def _vec(x, n: int) -> np.ndarray:
     arr = np.asarray(x, np.float64).ravel()

@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from s5rf_deploy import container
-from s5rf_deploy.errors import FormatError
-from s5rf_deploy.fxp_network import INPUT, Synapse
+from s5rf_deploy import fixed_point as fx
+from s5rf_deploy.errors import FormatError, S5RFError
+from s5rf_deploy.fxp_network import INPUT, Synapse, read_synapses, synapse_arrays
 from s5rf_deploy.hw_profiles import HardwareProfile, profile_from_dict
 
 KIND = "s5rf-fxp-graph"
@@ -83,16 +84,16 @@ class LifGraph:
 
 
 def save_lif_graph(net: LifGraph, path: str | os.PathLike) -> None:
-    """Write the artifact atomically."""
+    """Write the artifact atomically (fixed-point graphs: the artifact holds integers)."""
+    if net.precision != "fixed":
+        raise S5RFError("only fixed-point graphs are written as artifacts (the float layout comes from the .nir)")
     arrays: dict[str, np.ndarray] = {}
     stages = []
     for k, st in enumerate(net.stages):
         arrays[f"stage{k}.neurons"] = st.neurons
         arrays[f"stage{k}.scale"] = st.scale
-        syns = []
-        for j, syn in enumerate(st.inputs):
-            arrays[f"stage{k}.in.{j}.weights"] = syn.weights
-            syns.append({"source": syn.source, "weight_exp": syn.weight_exp, "delay": syn.delay})
+        syns: list = []
+        synapse_arrays(f"stage{k}.in", st.inputs, arrays, syns)
         stages.append({"node": st.node, "du": st.du, "dv": st.dv, "vth": st.vth, "spiking": st.spiking,
                        "offset": st.offset, "inputs": syns})
     meta = {"input_dim": net.input_dim, "stages": stages, "bias_starts": list(net.bias_starts),
@@ -107,8 +108,7 @@ def load_lif_graph(path: str | os.PathLike) -> LifGraph:
     try:
         stages = []
         for k, s in enumerate(meta["stages"]):
-            syns = tuple(Synapse(int(m["source"]), arrays[f"stage{k}.in.{j}.weights"], int(m["weight_exp"]),
-                                 int(m["delay"])) for j, m in enumerate(s["inputs"]))
+            syns = read_synapses(f"stage{k}.in", s["inputs"], arrays)
             stages.append(LifStage(str(s["node"]), arrays[f"stage{k}.neurons"].astype(np.int64), s["du"], s["dv"],
                                    s["vth"], bool(s["spiking"]), int(s["offset"]), syns,
                                    arrays[f"stage{k}.scale"].astype(np.float64)))
@@ -132,8 +132,12 @@ def validate_lif_graph(net: LifGraph, source: str) -> None:
     for k, st in enumerate(net.stages):
         if st.scale.shape != st.neurons.shape or st.offset < 0:
             raise FormatError(f"{source}: stage {k} has inconsistent neurons, scales or offset")
-        if net.precision == "fixed" and not (0 <= st.du <= 4095 and 0 <= st.dv <= 4095 and 0 <= st.vth < 1 << 17):
-            raise FormatError(f"{source}: stage {k} du/dv/vth outside Lava's 12/12/17-bit ranges")
+        decay_max = (1 << fx.LIF_DECAY_BITS) - 1
+        vth_bits = net.profile.readout["threshold_mantissa_bits"]
+        if net.precision == "fixed" and not (0 <= st.du <= decay_max and 0 <= st.dv <= decay_max
+                                             and 0 <= st.vth < 1 << vth_bits):
+            raise FormatError(f"{source}: stage {k} du/dv/vth outside Lava's {fx.LIF_DECAY_BITS}/"
+                              f"{fx.LIF_DECAY_BITS}/{vth_bits}-bit ranges")
         for syn in st.inputs:
             if syn.source not in (INPUT, BIAS) and not 0 <= syn.source < len(net.stages):
                 raise FormatError(f"{source}: stage {k} has a synapse from unknown stage {syn.source}")

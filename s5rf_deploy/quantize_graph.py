@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from s5rf_deploy import fixed_point as fx
 from s5rf_deploy.errors import S5RFError
 from s5rf_deploy.fxp_network import INPUT, Synapse
 from s5rf_deploy.graph_lowering import BIAS_SOURCE, INPUT_SOURCE, LoweredGraph, Population, Tap, lower
@@ -29,8 +30,8 @@ from s5rf_deploy.lif_graph import BIAS, LifGraph, LifStage
 from s5rf_deploy.nir_graph import GraphNetwork
 from s5rf_deploy.quantize import QuantizationReport, resource_table, weight_digits
 
-LIF_UNITY = 4096
-LIF_INPUT_SHIFT = 6
+LIF_UNITY = 1 << fx.LIF_DECAY_BITS
+LIF_INPUT_SHIFT = fx.LIF_INPUT_SHIFT
 
 
 def _groups(keys: list[tuple]) -> list[np.ndarray]:
@@ -73,8 +74,8 @@ def _skeletons(low: LoweredGraph, profile: HardwareProfile, fixed: bool, max_ste
     stages = []
     for pop in low.populations:
         if fixed:
-            du = np.clip(LIF_UNITY - 1 - np.rint(pop.beta * LIF_UNITY), 0, LIF_UNITY - 1)
-            dv = np.clip(LIF_UNITY - np.rint(pop.alpha * LIF_UNITY), 0, LIF_UNITY - 1)
+            du = np.clip(LIF_UNITY - fx.LIF_DS_OFFSET - np.rint(pop.beta * LIF_UNITY), 0, LIF_UNITY - 1)
+            dv = np.clip(LIF_UNITY - fx.LIF_DM_OFFSET - np.rint(pop.alpha * LIF_UNITY), 0, LIF_UNITY - 1)
             scale, stage_vth = _scales(pop, profile, vth_m, max_steps)
             vth = np.full(pop.size, float(stage_vth if pop.spiking else vth_top))
         else:
@@ -124,8 +125,8 @@ def lif_graph(net: GraphNetwork, profile: HardwareProfile, precision: str = "fix
             stages.append(LifStage(sk.node, sk.neurons, sk.du, sk.dv, sk.vth, sk.spiking, sk.offset, tuple(syns),
                                    sk.scale))
             if fixed:
-                beta_q = (LIF_UNITY - 1 - sk.du) / LIF_UNITY
-                alpha_q = (LIF_UNITY - sk.dv) / LIF_UNITY
+                beta_q = (LIF_UNITY - fx.LIF_DS_OFFSET - sk.du) / LIF_UNITY
+                alpha_q = (LIF_UNITY - fx.LIF_DM_OFFSET - sk.dv) / LIF_UNITY
                 entry["stages"].append({
                     "neurons": int(sk.size), "du": int(sk.du), "dv": int(sk.dv), "vth_mantissa": int(sk.vth),
                     "scale_range": [float(sk.scale.min()), float(sk.scale.max())],
