@@ -60,12 +60,12 @@ def firing_network(config: dict, samples: int, steps: int, seed: int = 0):
     Returns ``(network, inputs, fxp, report)``; calibration uses the first 16 samples.
     """
     import numpy as np
-    from s5rf_deploy.hw_profiles import load_profile
 
-    from s5rf_deploy.config import ModelConfig
-    from s5rf_deploy.model import S5RFModel
-    from s5rf_deploy.network import network_from_model
-    from s5rf_deploy.quantize import quantize
+    from s5rf_deploy.hw_profiles import load_profile
+    from s5rf_deploy.s5rf.config import ModelConfig
+    from s5rf_deploy.s5rf.model import S5RFModel
+    from s5rf_deploy.s5rf.network import network_from_model
+    from s5rf_deploy.s5rf.quantize import quantize
 
     torch.manual_seed(seed)
     model = S5RFModel(ModelConfig(**config))

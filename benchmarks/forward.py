@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from common import RESULTS, SSC, environment, print_table, time_call, write_results
 
-from s5rf_deploy.config import ModelConfig
-from s5rf_deploy.model import S5RFModel
+from s5rf_deploy.s5rf.config import ModelConfig
+from s5rf_deploy.s5rf.model import S5RFModel
 
 
 def main() -> None:

@@ -30,8 +30,8 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 
 import s5rf_deploy  # noqa: E402, F401  (Lava compatibility hook)
-from s5rf_deploy.lava_build import LavaRunner  # noqa: E402
-from s5rf_deploy.stepper import Stepper  # noqa: E402
+from s5rf_deploy.s5rf.lava import LavaRunner  # noqa: E402
+from s5rf_deploy.s5rf.stepper import Stepper  # noqa: E402
 
 
 def builtin_rf_seconds_per_step(sizes: list[int], inputs: int, classes: int, steps: int) -> float:

@@ -17,10 +17,10 @@ import onnxruntime as ort
 import torch
 from common import RESULTS, SSC, environment, print_table, time_call, write_results
 
-from s5rf_deploy.config import ModelConfig
-from s5rf_deploy.model import S5RFModel
-from s5rf_deploy.network import model_from_network, network_from_model
-from s5rf_deploy.onnx_graph import sequence_model, streaming_model
+from s5rf_deploy.converters.onnx import sequence_model, streaming_model
+from s5rf_deploy.s5rf.config import ModelConfig
+from s5rf_deploy.s5rf.model import S5RFModel
+from s5rf_deploy.s5rf.network import model_from_network, network_from_model
 
 
 def best_of(fn, repeats: int) -> float:

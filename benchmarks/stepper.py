@@ -15,8 +15,8 @@ import time
 import torch
 from common import RESULTS, SSC, environment, firing_network, print_table, write_results
 
-from s5rf_deploy.network import model_from_network
-from s5rf_deploy.stepper import Stepper
+from s5rf_deploy.s5rf.network import model_from_network
+from s5rf_deploy.s5rf.stepper import Stepper
 
 
 def timed(fn) -> float:

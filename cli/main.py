@@ -9,6 +9,7 @@ from functools import partial
 from pathlib import Path
 
 import click
+
 from s5rf_deploy.cli.app import Group
 from s5rf_deploy.cli.common import (
     POSITIVE,
@@ -73,8 +74,7 @@ def import_reference(ctx: click.Context, model: str, config: str, output: str) -
       s5rf-deploy import-reference shd.eqx --config shd.json -o shd.s5rf
     """
     from s5rf_deploy.converters.equinox import load_reference
-
-    from s5rf_deploy.checkpoint import save_checkpoint
+    from s5rf_deploy.s5rf.checkpoint import save_checkpoint
 
     net = load_reference(model, config)
     save_checkpoint(net, output, {"source": str(model), "converter": "equinox"})
@@ -121,13 +121,13 @@ def train(ctx: click.Context, data: str, output: str, config_path: str | None, n
     """
     import numpy as np
 
-    from s5rf_deploy.checkpoint import save_checkpoint
-    from s5rf_deploy.config import ModelConfig
     from s5rf_deploy.dataset import Dataset, load_dataset
     from s5rf_deploy.errors import S5RFError
-    from s5rf_deploy.model import S5RFModel
-    from s5rf_deploy.training import TrainSettings
-    from s5rf_deploy.training import train as run_training
+    from s5rf_deploy.s5rf.checkpoint import save_checkpoint
+    from s5rf_deploy.s5rf.config import ModelConfig
+    from s5rf_deploy.s5rf.model import S5RFModel
+    from s5rf_deploy.s5rf.training import TrainSettings
+    from s5rf_deploy.s5rf.training import train as run_training
 
     dataset = load_dataset(data)
     if dataset.labels is None:
@@ -197,11 +197,11 @@ def simulate(ctx: click.Context, model: str, input_path: str, config: str | None
     """
     from s5rf_deploy.dataset import load_dataset
     from s5rf_deploy.errors import S5RFError
-    from s5rf_deploy.fxp_network import FxpNetwork
-    from s5rf_deploy.lif_graph import LifGraph
-    from s5rf_deploy.loading import load_any
-    from s5rf_deploy.network import S5RFNetwork
-    from s5rf_deploy.simulation import (
+    from s5rf_deploy.graphs.artifact import LifGraph
+    from s5rf_deploy.s5rf.artifact import FxpNetwork
+    from s5rf_deploy.s5rf.network import S5RFNetwork
+    from s5rf_deploy.tasks.loading import load_any
+    from s5rf_deploy.tasks.simulation import (
         simulate_fixed,
         simulate_graph,
         simulate_graph_lava_float,
@@ -234,10 +234,9 @@ def simulate(ctx: click.Context, model: str, input_path: str, config: str | None
     if precision == "fixed":
         data.check_spikes(input_path)
         if not is_fxp:
+            from s5rf_deploy.graphs.quantize import lif_graph
             from s5rf_deploy.hw_profiles import load_profile
-
-            from s5rf_deploy.quantize import quantize
-            from s5rf_deploy.quantize_graph import lif_graph
+            from s5rf_deploy.s5rf.quantize import quantize
 
             prof = load_profile(profile)
             net, report = quantize(net, prof) if is_rf else lif_graph(net, prof, dt=dt)
@@ -288,10 +287,10 @@ def export_nir(ctx: click.Context, model: str, config: str | None, dt: float | N
     Example:
       s5rf-deploy export-nir model.s5rf -o model.nir
     """
-    from s5rf_deploy.loading import load_network
-    from s5rf_deploy.network import S5RFNetwork
-    from s5rf_deploy.nir_export import DEFAULT_DT, to_nir, write_nir
-    from s5rf_deploy.nir_graph import to_nir as graph_to_nir
+    from s5rf_deploy.converters.nir.export import DEFAULT_DT, to_nir, write_nir
+    from s5rf_deploy.graphs.network import to_nir as graph_to_nir
+    from s5rf_deploy.s5rf.network import S5RFNetwork
+    from s5rf_deploy.tasks.loading import load_network
 
     net = load_network(model, config, dt=dt)
     if isinstance(net, S5RFNetwork):
@@ -334,18 +333,17 @@ def quantize(ctx: click.Context, model: str, profile: str, config: str | None, c
       s5rf-deploy quantize model.s5rf --profile loihi2 --calibrate train.npz -o model.fxp
       s5rf-deploy quantize braille.nir --dt 1e-4 --profile loihi2 -o braille.fxp
     """
-    from s5rf_deploy.hw_profiles import load_profile
-
     from s5rf_deploy.atomic import atomic_path
     from s5rf_deploy.dataset import load_dataset
-    from s5rf_deploy.fxp_network import save_fxp
-    from s5rf_deploy.lif_graph import save_lif_graph
-    from s5rf_deploy.loading import load_network
-    from s5rf_deploy.network import S5RFNetwork
-    from s5rf_deploy.quantize import check_fits
-    from s5rf_deploy.quantize import quantize as run_quantize
-    from s5rf_deploy.quantize_graph import graph_agreement, lif_graph
-    from s5rf_deploy.report_text import graph_quantization_table, quantization_table
+    from s5rf_deploy.graphs.artifact import save_lif_graph
+    from s5rf_deploy.graphs.quantize import graph_agreement, lif_graph
+    from s5rf_deploy.hw_profiles import load_profile
+    from s5rf_deploy.s5rf.artifact import save_fxp
+    from s5rf_deploy.s5rf.network import S5RFNetwork
+    from s5rf_deploy.s5rf.quantize import check_fits
+    from s5rf_deploy.s5rf.quantize import quantize as run_quantize
+    from s5rf_deploy.tasks.loading import load_network
+    from s5rf_deploy.tasks.report_text import graph_quantization_table, quantization_table
 
     prof = load_profile(profile)
     net = load_network(model, config, dt=dt)
@@ -389,8 +387,7 @@ def demo(ctx: click.Context, output: str, lava_samples: int) -> None:
     digits checked bit for bit against the stepper (exit 1 if they differ).
     """
     from s5rf_deploy.cli.app import CheckFailed
-
-    from s5rf_deploy.demo.pipeline import run_demo
+    from s5rf_deploy.demo.run import run_demo
 
     quiet = ctx.obj["quiet"] or ctx.obj["json"]
     result = run_demo(Path(output), lava_samples, lambda line: None if quiet else click.echo(line))
@@ -403,21 +400,21 @@ def demo(ctx: click.Context, output: str, lava_samples: int) -> None:
 
 
 # Commands that live in their own modules (each imports its heavy dependencies lazily).
-from s5rf_deploy.cli.netx_cmd import import_netx  # noqa: E402
+from s5rf_deploy.cli.netx import import_netx  # noqa: E402
 
 main.add_command(import_netx)
-from s5rf_deploy.cli.netx_cmd import export_netx  # noqa: E402
+from s5rf_deploy.cli.netx import export_netx  # noqa: E402
 
 main.add_command(export_netx)
-from s5rf_deploy.cli.inspect_cmd import inspect_model  # noqa: E402
+from s5rf_deploy.cli.inspect import inspect_model  # noqa: E402
 
 main.add_command(inspect_model)
-from s5rf_deploy.cli.convert_cmd import convert  # noqa: E402
+from s5rf_deploy.cli.convert import convert  # noqa: E402
 
 main.add_command(convert)
-from s5rf_deploy.cli.compare_cli import compare  # noqa: E402
+from s5rf_deploy.cli.compare import compare  # noqa: E402
 
 main.add_command(compare)
-from s5rf_deploy.cli.onnx_cli import export_onnx  # noqa: E402
+from s5rf_deploy.cli.export_onnx import export_onnx  # noqa: E402
 
 main.add_command(export_onnx)

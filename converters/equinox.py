@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from s5rf_deploy.checkpoint import model_from_arrays
-from s5rf_deploy.config import ModelConfig
 from s5rf_deploy.errors import ConfigError, FormatError
-from s5rf_deploy.model import S5RFModel
+from s5rf_deploy.s5rf.checkpoint import model_from_arrays
+from s5rf_deploy.s5rf.config import ModelConfig
+from s5rf_deploy.s5rf.model import S5RFModel
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ implicit ``ds_offset = 1`` that is Loihi's CUBA neuron, in integers::
 
 (``R0`` rounds toward zero).  :func:`read_netx` reads that into a
 :class:`NetxNetwork` of integers with h5py alone (lava-dl is never imported),
-:func:`simulate_netx` runs it bit for bit (with :mod:`s5rf_deploy.fixed_point`),
+:func:`simulate_netx` runs it bit for bit (with :mod:`s5rf_deploy.fixed.arithmetic`),
 :func:`to_graph` turns it into a :class:`GraphNetwork` of NIR primitives that
 computes the same recurrence in real arithmetic, and :func:`from_graph` /
 :func:`write_netx` go the other way for chains of LIF, IF and CubaLIF layers.
@@ -29,12 +29,12 @@ import nir
 import numpy as np
 import scipy.linalg
 
-from s5rf_deploy import fixed_point as fx
 from s5rf_deploy.atomic import atomic_path
 from s5rf_deploy.errors import FormatError, S5RFError
-from s5rf_deploy.lif_graph import LifGraph
-from s5rf_deploy.nir_graph import GraphNetwork, from_nir
-from s5rf_deploy.stepper import check_spike_inputs
+from s5rf_deploy.fixed import arithmetic as fx
+from s5rf_deploy.graphs.artifact import LifGraph
+from s5rf_deploy.graphs.network import GraphNetwork, from_nir
+from s5rf_deploy.s5rf.stepper import check_spike_inputs
 
 DECAY_UNITY = 1 << fx.LIF_DECAY_BITS  # netx decays are in 1/4096 per step
 VTH_MAX = (1 << (fx.LIF_STATE_BITS - 1 - fx.LIF_INPUT_SHIFT)) - 1  # vThMant << 6 must fit the 24-bit voltage

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
-from s5rf_deploy.config import ModelConfig
-from s5rf_deploy.model import S5RFModel
+from s5rf_deploy.s5rf.config import ModelConfig
+from s5rf_deploy.s5rf.model import S5RFModel
+
+REPO = Path(__file__).resolve().parents[1]
+DATA_DIR = REPO / "tests" / "data"  # public fixtures: see tests/data/README.md
 
 
 def loop_forward(model: S5RFModel, u: np.ndarray) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from s5rf_deploy.converters.netx import DECAY_UNITY, NetxNetwork, NetxRun
+
+from s5rf_deploy.converters.netx import DECAY_UNITY, NetxLayer, NetxNetwork, NetxRun
 
 OBJECT_DETECTION = "lava.lib.dl.slayer.object_detection"
 STATE_UNIT = 64  # Loihi's << 6 between weights and the voltage
@@ -133,3 +134,17 @@ def compare_within_rounding(net: NetxNetwork, float_spikes: list[np.ndarray], fl
             assert np.all(f_v[t][l_s[t] & ~f_s[t]] >= theta - bound[t]), f"layer {i} step {t}"
         windows.append(agreed)
     return windows
+
+
+def random_net(sizes: list[int], decays: list[tuple[int, int]], seed: int = 0) -> NetxNetwork:
+    rng = np.random.default_rng(seed)
+    layers = tuple(NetxLayer(rng.integers(-60, 100, (b, a)), i, v, 80)
+                   for a, b, (i, v) in zip(sizes, sizes[1:], decays, strict=False))
+    return NetxNetwork(sizes[0], layers)
+
+
+def same_integers(a: NetxNetwork, b: NetxNetwork) -> bool:
+    return a.input_dim == b.input_dim and len(a.layers) == len(b.layers) and all(
+        np.array_equal(x.weight, y.weight) and (x.i_decay, x.v_decay, x.v_th_mant) == (y.i_decay, y.v_decay,
+                                                                                     y.v_th_mant)
+        for x, y in zip(a.layers, b.layers, strict=True))

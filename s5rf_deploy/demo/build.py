@@ -10,12 +10,12 @@ import sys
 
 import torch
 
-from s5rf_deploy.checkpoint import save_checkpoint
-from s5rf_deploy.config import ModelConfig
 from s5rf_deploy.dataset import Dataset
 from s5rf_deploy.demo import MODEL_CONFIG, digits, model_path
-from s5rf_deploy.model import S5RFModel
-from s5rf_deploy.training import TrainSettings, accuracy, train
+from s5rf_deploy.s5rf.checkpoint import save_checkpoint
+from s5rf_deploy.s5rf.config import ModelConfig
+from s5rf_deploy.s5rf.model import S5RFModel
+from s5rf_deploy.s5rf.training import TrainSettings, accuracy, train
 
 SETTINGS = TrainSettings(epochs=15, batch_size=32, lr=1e-2, lr_ssm=5e-3, weight_decay=1e-4, seed=0)
 VAL_FRACTION = 0.1

@@ -1,0 +1,99 @@
+"""``s5rf-deploy compare``: fixed point against float, layer by layer, with a report folder."""
+
+from __future__ import annotations
+
+import click
+
+from s5rf_deploy.cli.common import emit, progress_bar
+
+
+def _table(result: dict) -> str:
+    from s5rf_deploy.tasks.report_text import text_table as table
+
+    rows = []
+    for e in result["layers"]:
+        snr = e.get("state_snr_db")
+        fd = e["first_divergence"]
+        rows.append([e["layer"], str(e["neurons"]), f"{e['rate']['float']:.4f}", f"{e['rate']['fixed']:.4f}",
+                     f"{e['spike_agreement']:.4f}", f"{e['hamming_per_neuron']['mean']:.3f}",
+                     "-" if fd["median"] is None else f"{fd['median']:g}", f"{fd['never']}/{fd['samples']}",
+                     "-" if snr is None else f"{snr:.1f}",
+                     f"{e['synops_per_sample']['float']:.0f}/{e['synops_per_sample']['fixed']:.0f}"])
+    out = result["output"]
+    lines = [table(["layer", "neurons", "rate fl", "rate fx", "agreement", "hamming", "1st div", "never div",
+                    "SNR dB", "synops fl/fx"], rows),
+             f"output: top-1 agreement {out['top1_agreement']:.4f}, logit error max {out['logit_error']['max_abs']:.3g}"
+             + (f", accuracy float {out['accuracy']['float']:.4f} fixed {out['accuracy']['fixed']:.4f}"
+                if "accuracy" in out else "")]
+    if "lava" in result:
+        lava = result["lava"]
+        lines.append(f"Lava fixed point on {lava['samples']} samples: "
+                     + ("bit-exact with the stepper" if lava["bit_exact"] else
+                        f"MISMATCH ({lava['mismatched_values']} values differ)"))
+    return "\n".join(lines)
+
+
+@click.command("compare")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False),
+              help=".npz with inputs (N,T,H) of 0/1 spikes and optional labels (N,).")
+@click.option("--labels", is_flag=True, help="Also report accuracies and a confusion matrix against the labels.")
+@click.option("--config", "config", type=click.Path(dir_okay=False), help="Config JSON for a reference .eqx model.")
+@click.option("--dt", type=float, help="Sampling period for NIR graphs without dt metadata.")
+@click.option("--profile", help="Quantize for this profile (default loihi2; not with --fxp).")
+@click.option("--fxp", "fxp_path", type=click.Path(dir_okay=False), help="Use this fixed-point artifact instead.")
+@click.option("--calibrate", type=click.Path(dir_okay=False), help=".npz whose inputs choose the state scales.")
+@click.option("--samples", type=click.IntRange(min=1), help="Only the first N samples.")
+@click.option("--lava", "lava_samples", type=click.IntRange(min=1),
+              help="Also run Lava fixed point on the first N samples and check it bit for bit (exit 1 if not).")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Report folder to write.")
+@click.option("--force", is_flag=True, help="Replace an existing report folder.")
+@click.pass_context
+def compare(ctx: click.Context, model: str, input_path: str, labels: bool, config: str | None, dt: float | None,
+            profile: str | None, fxp_path: str | None, calibrate: str | None, samples: int | None,
+            lava_samples: int | None, output: str, force: bool) -> None:
+    """Compare the fixed-point network (stepper) with the float MODEL on the inputs of a dataset.
+
+    Writes OUTPUT/report.json, report.md and PNG figures (spike rasters,
+    state traces, per-layer agreement, confusion matrix).
+
+    \b
+    Examples:
+      s5rf-deploy compare model.s5rf --input test.npz --labels --fxp model.fxp --lava 5 -o report
+      s5rf-deploy compare braille.nir --dt 1e-4 --input spikes.npz -o braille-report
+    """
+
+    from s5rf_deploy.atomic import check_output_dir
+    from s5rf_deploy.cli.app import CheckFailed
+    from s5rf_deploy.dataset import load_dataset
+    from s5rf_deploy.errors import S5RFError
+    from s5rf_deploy.s5rf.network import S5RFNetwork
+    from s5rf_deploy.tasks.compare import graph_runs, lava_check, metrics, s5rf_runs
+    from s5rf_deploy.tasks.compare_report import write_report
+    from s5rf_deploy.tasks.fixed_artifacts import fixed_point_for
+    from s5rf_deploy.tasks.loading import load_network
+
+    check_output_dir(output, force)
+    if fxp_path and profile:
+        raise S5RFError("give either --fxp (an artifact) or --profile (quantize now), not both")
+    net = load_network(model, config, dt=dt)
+    data = load_dataset(input_path).head(samples)
+    data.check_width(net.input_dim, input_path)
+    data.check_spikes(input_path)
+    if labels and data.labels is None:
+        raise S5RFError(f"{input_path}: --labels given, but the file has no 'labels' array")
+    truth = data.labels if labels else None
+    classes = net.num_classes if isinstance(net, S5RFNetwork) else net.output_dim
+    if truth is not None and (truth.min() < 0 or truth.max() >= classes):
+        raise S5RFError(f"{input_path}: labels must lie in [0, {classes}), the model has {classes} outputs")
+    fxp, what = fixed_point_for(net, fxp_path, profile or "loihi2", calibrate, dt)
+    progress = progress_bar(ctx, "compare")
+    runs = s5rf_runs(net, fxp, data.inputs, progress) if isinstance(net, S5RFNetwork) else \
+        graph_runs(net, fxp, data.inputs, progress)
+    result = {"model": str(model), "fixed_point": what, **metrics(runs, truth)}
+    if lava_samples:
+        result["lava"] = lava_check(fxp, data.inputs[:lava_samples], progress_bar(ctx, "lava"))
+    files = write_report(output, result, runs, truth, force)
+    emit(ctx, result | {"files": files}, _table(result) + f"\nwrote {output}/: {', '.join(files)}")
+    if lava_samples and not result["lava"]["bit_exact"]:
+        raise CheckFailed("Lava's fixed-point run differs from the stepper")

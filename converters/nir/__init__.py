@@ -1,0 +1,1 @@
+"""nir: see docs/design.md."""

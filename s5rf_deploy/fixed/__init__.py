@@ -1,0 +1,1 @@
+"""fixed: see docs/design.md."""

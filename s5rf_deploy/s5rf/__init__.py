@@ -1,0 +1,1 @@
+"""s5rf: see docs/design.md."""

@@ -1,0 +1,237 @@
+"""Build and run a pipelined network on Lava's CPU backend (``Loihi2SimCfg``), fixed or float.
+
+Processes: a ``RingBuffer`` for the input spikes, one
+:class:`~s5rf_deploy.s5rf.lava_procs.synapses.SynapseGroup` per population (all its
+synapses, each with the arithmetic of Lava's ``Dense``; skip connections that
+need extra delay read a compartment's delayed spike port), our
+:class:`~s5rf_deploy.s5rf.lava_procs.rf.RFCompartment` per stage, and Lava ``LIF``
+processes whose current is the readout's leaky integrator and whose voltage
+sums it (one LIF per distinct leak: Lava's ``du`` is one value per process).
+Samples run back to back with every state reset in between.  Lava's processes
+ignore SIGINT; on an error or Ctrl-C this process ends them all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+import s5rf_deploy  # noqa: F401  (installs the Lava compatibility hook first)
+from s5rf_deploy.s5rf.artifact import INPUT, FxpNetwork, Synapse
+from s5rf_deploy.s5rf.stepper import StepperResult, check_spike_inputs
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Graph:
+    source: object
+    stages: list
+    lifs: list  # (class indices, LIF process): one LIF per distinct readout du
+    synapses: list
+
+
+def _synapse_groups(synapses: list[Synapse], rows: np.ndarray | slice, port_of: Callable,
+                    target) -> list:
+    """:class:`SynapseGroup` processes for ``synapses`` (their ``rows``) into ``target``'s ``a_in``, one per
+    ``MAX_SOURCES`` distinct source ports; a delayed synapse reads block ``delay - 1`` of its source's
+    ``s_delayed`` port."""
+    from s5rf_deploy.s5rf.lava_procs.synapses import MAX_SOURCES, SynapseGroup
+
+    by_port: dict[tuple, list[Synapse]] = {}
+    for syn in synapses:
+        by_port.setdefault((syn.source, syn.part, bool(syn.delay)), []).append(syn)
+    keys = list(by_port)
+    groups = []
+    for start in range(0, len(keys), MAX_SOURCES):
+        chunk = keys[start:start + MAX_SOURCES]
+        ports = [port_of(by_port[key][0]) for key in chunk]
+        blocks = [(i, (syn.delay - 1) * syn.weights.shape[1] if syn.delay else 0, syn.weights[rows], syn.weight_exp)
+                  for i, key in enumerate(chunk) for syn in by_port[key]]
+        group = SynapseGroup(rows=blocks[0][2].shape[0], widths=[port.shape[0] for port in ports], blocks=blocks,
+                             binary=all(key[1] == "spikes" for key in chunk))
+        for i, port in enumerate(ports):
+            port.connect(getattr(group, f"s_in{i}"))
+        group.a_out.connect(target.a_in)
+        groups.append(group)
+    return groups
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT while Lava forks its processes, so that they inherit the ignore and a
+    Ctrl-C reaches only this process, which then ends them."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def terminate_lava_processes(timeout: float = 5.0) -> None:
+    """End every child process (Lava's runtime service, process models, shared memory).
+
+    Used when a run fails or is interrupted: Lava's graceful ``stop()`` waits for
+    its runtime service and can hang once a step was cut short.
+    """
+    children = multiprocessing.active_children()
+    for child in children:
+        child.terminate()
+    deadline = time.monotonic() + timeout
+    while any(c.is_alive() for c in children) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for child in children:
+        if child.is_alive():
+            child.kill()
+
+
+def run_samples(source, cfg, samples: int, steps: int, load: Callable[[int], None], collect: Callable[[int], None],
+                progress: Callable | None = None) -> float:
+    """Compile the graph of ``source`` once and run ``samples`` samples of ``steps`` steps back to back.
+
+    ``load(i)`` sets sample i's input and resets states (sample 0 before compiling),
+    ``collect(i)`` reads its results.  Returns the seconds spent inside Lava's
+    ``run()``.  On any error or Ctrl-C every Lava process is ended.
+    """
+    from lava.magma.core.run_conditions import RunSteps
+
+    stepping = 0.0
+    try:
+        load(0)
+        started = time.perf_counter()
+        with _sigint_ignored():
+            source.create_runtime(run_cfg=cfg)
+        log.info("Lava: compiled and started the runtime in %.2f s", time.perf_counter() - started)
+        for i in progress(range(samples)) if progress else range(samples):
+            if i:
+                load(i)
+            started = time.perf_counter()
+            source.run(condition=RunSteps(num_steps=steps))
+            stepping += time.perf_counter() - started
+            collect(i)
+    except BaseException:
+        terminate_lava_processes()
+        raise
+    source.stop()
+    log.info("Lava: %d samples x %d steps in %.2f s of stepping (%.2f ms per step)", samples, steps, stepping,
+             1e3 * stepping / max(samples * steps, 1))
+    return stepping
+
+
+class LavaRunner:
+    """A Lava process graph of one pipeline for sequences of ``steps`` steps.
+
+    ``precision`` "fixed" runs a quantized :class:`FxpNetwork` on the bit-accurate
+    models; "float" runs :func:`s5rf_deploy.s5rf.layout.float_pipeline` on the
+    floating_pt models (readout LIF ``vth`` at the float maximum: it never fires).
+    """
+
+    def __init__(self, net: FxpNetwork, steps: int, precision: str = "fixed") -> None:
+        from lava.proc.io.source import RingBuffer
+        from lava.proc.lif.process import LIF
+
+        from s5rf_deploy.s5rf.lava_procs.rf import RFCompartment
+
+        self.net, self.steps, self.precision = net, steps, precision
+        self.stepping_seconds = 0.0  # time spent inside Lava's run() (excludes compile, resets, reads)
+        self.total = steps + net.latency
+        fixed = precision == "fixed"
+        self.data_dtype = np.int32 if fixed else np.float64
+        prof = net.profile
+        source = RingBuffer(data=np.zeros((net.input_dim, self.total), self.data_dtype))
+        synapse_list = [s for st in net.stages for s in st.inputs] + list(net.readout.inputs)
+        delays = {k: max((s.delay for s in synapse_list if s.source == k), default=0) for k in range(len(net.stages))}
+        stages = [RFCompartment(decay_re=st.decay_re, decay_im=st.decay_im, threshold=st.threshold, spike=st.spike,
+                                input_shift=st.input_shift, decay_bits=prof.decay["bits"],
+                                rounding=prof.decay["rounding"], limit=prof.state_max,
+                                payload_shift=st.payload_shift, payload_bits=prof.spikes["payload_bits"],
+                                record_steps=self.total, delays=delays[k], name=f"stage{k}")
+                  for k, st in enumerate(net.stages)]
+
+        def out_port(syn: Synapse):
+            if syn.source == INPUT:
+                return source.s_out
+            if syn.delay:
+                return stages[syn.source].s_delayed
+            return {"spikes": stages[syn.source].s_out, "re": stages[syn.source].g_re,
+                    "im": stages[syn.source].g_im}[syn.part]
+
+        synapses = []
+        for k, st in enumerate(net.stages):
+            synapses += _synapse_groups(list(st.inputs), slice(None), out_port, stages[k])
+        groups: dict[float, list[int]] = {}
+        for c, du in enumerate(net.readout.du):
+            groups.setdefault(float(du), []).append(c)
+        lifs = []
+        for du, classes in groups.items():
+            shape = (len(classes),)
+            if fixed:
+                lif = LIF(shape=shape, du=int(du), dv=0, vth=net.readout.vth_mantissa)
+            else:
+                lif = LIF(shape=shape, du=du, dv=0.0, vth=np.finfo(float).max)
+            synapses += _synapse_groups(list(net.readout.inputs), np.array(classes), out_port, lif)
+            lifs.append((classes, lif))
+        self.graph = _Graph(source, stages, lifs, synapses)
+
+    def _reset(self) -> None:
+        g = self.graph
+        for st in g.stages:
+            for var in (st.re, st.im, st.history):
+                var.set(np.zeros(var.shape))
+        for _, lif in g.lifs:
+            lif.u.set(np.zeros(lif.u.shape))
+            lif.v.set(np.zeros(lif.v.shape))
+        for dense in g.synapses:
+            dense.a_buff.set(np.zeros(dense.a_buff.shape))
+
+    def run(self, inputs: np.ndarray, record: bool = True, progress: Callable | None = None) -> StepperResult:
+        """Run each sample of ``inputs`` (N, steps, H); results aligned like the stepper's (float arrays
+        for a float run)."""
+        from lava.magma.core.run_configs import Loihi2SimCfg
+
+        inputs = check_spike_inputs(np.asarray(inputs), self.net.input_dim)
+        if inputs.shape[1] != self.steps:
+            raise ValueError(f"this graph runs {self.steps} steps, inputs have {inputs.shape[1]}")
+        net, g = self.net, self.graph
+        n = inputs.shape[0]
+        kind = np.int64 if self.precision == "fixed" else np.float64
+        readout = np.zeros((n, net.num_classes), kind)
+        spikes = [np.zeros((n, self.steps, net.stages[s].size), np.uint8) for s in net.layer_stages]
+        states = [np.zeros((n, self.steps, net.stages[s].size, 2), kind) for s in net.state_stages]
+        cfg = Loihi2SimCfg(select_tag="fixed_pt" if self.precision == "fixed" else "floating_pt")
+
+        def load(i: int) -> None:
+            data = np.zeros((net.input_dim, self.total), self.data_dtype)
+            data[:, :self.steps] = inputs[i].T
+            if i:
+                g.source.data.set(data)
+                self._reset()
+            else:
+                g.source.data.init = data
+
+        def collect(i: int) -> None:
+            for classes, lif in g.lifs:
+                readout[i, classes] = lif.v.get()
+            if record:
+                for j, k in enumerate(net.layer_stages):
+                    rows = slice(net.depth(k), net.depth(k) + self.steps)
+                    spikes[j][i] = g.stages[k].trace_s.get()[rows]
+                for j, k in enumerate(net.state_stages):
+                    rows = slice(net.depth(k), net.depth(k) + self.steps)
+                    states[j][i, :, :, 0] = g.stages[k].trace_re.get()[rows]
+                    states[j][i, :, :, 1] = g.stages[k].trace_im.get()[rows]
+
+        self.stepping_seconds += run_samples(g.source, cfg, n, self.total, load, collect, progress)
+        # Lava's models clip silently, so a Lava run reports no saturation counts (the stepper does)
+        return StepperResult(readout, spikes if record else None, states if record else None, {})

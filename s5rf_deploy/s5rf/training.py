@@ -1,0 +1,120 @@
+"""Training of the float S5-RF model (surrogate gradients, as in the reference)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from s5rf_deploy.dataset import Dataset
+from s5rf_deploy.errors import S5RFError
+from s5rf_deploy.s5rf.model import S5RFModel
+
+SSM_PARAMS = ("log_neg_real", "imag", "log_step")
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Optimizer settings: AdamW for weights, Adam for the eigenvalues and steps."""
+
+    epochs: int = 20
+    batch_size: int = 32
+    lr: float = 4e-3
+    lr_ssm: float = 2e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+
+
+@dataclass
+class TrainHistory:
+    """Per-epoch mean training loss and validation accuracy."""
+
+    loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+
+
+def predict(model: S5RFModel, inputs: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Float log-probabilities ``(N, C)`` of ``inputs`` in evaluation mode."""
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(inputs), batch_size):
+            batch = torch.from_numpy(inputs[start:start + batch_size])
+            out.append(model(batch).logprobs.cpu().numpy())
+    return np.concatenate(out)
+
+
+def accuracy(model: S5RFModel, data: Dataset) -> float:
+    """Top-1 accuracy on a labelled dataset."""
+    if data.labels is None:
+        raise S5RFError("accuracy needs labels")
+    return float(np.mean(predict(model, data.inputs).argmax(-1) == data.labels))
+
+
+def _optimizer(model: S5RFModel, settings: TrainSettings, total_steps: int):
+    ssm = [p for n, p in model.named_parameters() if n.rsplit(".", 1)[-1] in SSM_PARAMS]
+    other = [p for n, p in model.named_parameters() if n.rsplit(".", 1)[-1] not in SSM_PARAMS]
+    opt = torch.optim.AdamW(
+        [
+            {"params": other, "lr": settings.lr, "weight_decay": settings.weight_decay},
+            {"params": ssm, "lr": settings.lr_ssm, "weight_decay": 0.0},
+        ]
+    )
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps))
+    )
+    return opt, sched
+
+
+def train(
+    model: S5RFModel,
+    train_data: Dataset,
+    val_data: Dataset | None,
+    settings: TrainSettings,
+    on_epoch: Callable[[int, float, float | None], None] | None = None,
+    progress: Callable | None = None,
+) -> TrainHistory:
+    """Train ``model`` in place with cross-entropy on the time-averaged readout.
+
+    ``progress(iterable)`` may wrap the batch loop (e.g. a progress bar);
+    ``on_epoch(epoch, loss, val_acc)`` is called after each epoch.
+    """
+    if train_data.labels is None:
+        raise S5RFError("training data has no 'labels'")
+    if train_data.labels.max() >= model.config.output_dim:
+        raise S5RFError(
+            f"labels go up to {train_data.labels.max()}, the model has {model.config.output_dim} classes"
+        )
+    rng = np.random.default_rng(settings.seed)
+    torch.manual_seed(settings.seed)
+    n = len(train_data)
+    batches = math.ceil(n / settings.batch_size)
+    opt, sched = _optimizer(model, settings, settings.epochs * batches)
+    history = TrainHistory()
+    inputs = torch.from_numpy(train_data.inputs)
+    labels = torch.from_numpy(train_data.labels)
+    for epoch in range(settings.epochs):
+        model.train()
+        order = torch.from_numpy(rng.permutation(n))
+        starts = range(0, n, settings.batch_size)
+        total = 0.0
+        for start in progress(starts) if progress else starts:
+            idx = order[start:start + settings.batch_size]
+            logprobs = model(inputs[idx]).logprobs
+            loss = torch.nn.functional.nll_loss(logprobs, labels[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item() * len(idx)
+        history.loss.append(total / n)
+        val_acc = accuracy(model, val_data) if val_data is not None and val_data.labels is not None else None
+        if val_acc is not None:
+            history.val_accuracy.append(val_acc)
+        if on_epoch:
+            on_epoch(epoch, history.loss[-1], val_acc)
+    model.eval()
+    return history

@@ -1,0 +1,167 @@
+"""How far a fixed-point network is from its float model: per-layer and output metrics (``compare``).
+
+Definitions (docs/compare.md):
+
+- spike agreement: fraction of (sample, step, neuron) entries where the fixed
+  and float spikes are equal; Hamming distance per neuron: the number of steps
+  where they differ, averaged over samples;
+- first divergence: per sample, the first step at which any spike of the
+  layer differs (samples that never diverge are counted separately);
+- state SNR (S5-RF layers): ``10 log10(sum |z|^2 / sum |z_fixed / S - z|^2)`` over
+  real and imaginary parts, with ``S`` the stage's state scale;
+- spiking operations as the S5-RF paper counts them: spikes per layer and
+  sample, and synaptic operations = spikes x fan-out (the non-zero weights
+  each neuron's spike drives in the layers and readout that read it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from s5rf_deploy.graphs.artifact import LifGraph
+from s5rf_deploy.graphs.network import GraphNetwork
+from s5rf_deploy.s5rf.artifact import FxpNetwork
+from s5rf_deploy.s5rf.network import S5RFNetwork, model_from_network
+
+
+@dataclass
+class Runs:
+    """Float and fixed-point results on the same inputs, spikes per layer in the same order."""
+
+    layers: list[str]
+    float_spikes: list[np.ndarray]  # (N, T, P) 0/1
+    fixed_spikes: list[np.ndarray]
+    float_logits: np.ndarray  # (N, C) log-probabilities (S5-RF) or Output time means (graphs)
+    fixed_logits: np.ndarray  # the same quantity from the fixed-point integers
+    fan_out: list[np.ndarray]  # (P,) synapses each neuron's spike drives
+    float_states: list[np.ndarray | None] = field(default_factory=list)  # complex (N, T, P), S5-RF only
+    fixed_states: list[np.ndarray | None] = field(default_factory=list)
+    saturation: dict[str, int] = field(default_factory=dict)
+
+
+def _s5rf_fan_out(net: S5RFNetwork) -> list[np.ndarray]:
+    """Non-zero outgoing weights per neuron of each RF layer (next layer, skip targets, readout)."""
+    from s5rf_deploy.s5rf.layout import layer_sources
+
+    sources = layer_sources(net)
+    out = [np.zeros(layer.num_neurons) for layer in net.layers]
+    readers = [(layer.weight, sources[k]) for k, layer in enumerate(net.layers)] + [(net.readout.weight, sources[-1])]
+    for weight, srcs in readers:
+        for src in srcs:
+            if src >= 0:
+                out[src] += np.count_nonzero(weight, axis=0)
+    return out
+
+
+def s5rf_runs(net: S5RFNetwork, fxp: FxpNetwork, inputs: np.ndarray, progress=None) -> Runs:
+    """Float64 PyTorch and the stepper on ``inputs``."""
+    from s5rf_deploy.s5rf.stepper import Stepper
+
+    with torch.no_grad():
+        out = model_from_network(net)(torch.from_numpy(np.asarray(inputs, np.float64)), record_states=True)
+    res = Stepper(fxp).run(inputs, record=("spikes", "states"), progress=progress)
+    steps = inputs.shape[1]
+    fixed_mean = res.readout / (fxp.readout.scale * steps)
+    fixed_logits = torch.log_softmax(torch.from_numpy(fixed_mean), -1).numpy()
+    float_states, fixed_states = [], []
+    for i, layer in enumerate(net.layers):
+        x = out.states[i].numpy()
+        z = x if layer.mixing is None else np.linalg.solve(layer.mixing, x.reshape(-1, x.shape[-1]).T).T.reshape(
+            x.shape)
+        st = res.states[i]
+        float_states.append(z)
+        fixed_states.append((st[..., 0] + 1j * st[..., 1]) / fxp.stages[fxp.state_stages[i]].state_scale)
+    return Runs([f"layer {i}" for i in range(len(net.layers))], [s.numpy() for s in out.spikes], res.spikes,
+                out.logprobs.numpy(), fixed_logits, _s5rf_fan_out(net), float_states, fixed_states, res.saturation)
+
+
+def graph_runs(net: GraphNetwork, graph: LifGraph, inputs: np.ndarray, progress=None) -> Runs:
+    """The exact NIR simulator and the graph stepper on ``inputs``."""
+    from s5rf_deploy.graphs.exact_sim import GraphSimulator
+    from s5rf_deploy.graphs.stepper import GraphStepper
+
+    res = GraphStepper(graph).run(inputs, record=("spikes",), progress=progress)
+    nodes = list(res.spikes)
+    exact = GraphSimulator(net, graph.dt).run(np.asarray(inputs, np.float64), tuple(nodes))
+    fan = {node: np.zeros(graph.node_sizes[node]) for node in nodes}
+    for st in graph.stages:
+        for syn in st.inputs:
+            if syn.source >= 0:
+                src = graph.stages[syn.source]
+                fan[src.node][src.neurons] += np.count_nonzero(syn.weights, axis=0)
+    return Runs(nodes, [exact[f"out_{n}"] for n in nodes], [res.spikes[n] for n in nodes],
+                exact["outputs"].mean(axis=1), res.readout / inputs.shape[1], [fan[n] for n in nodes],
+                saturation=res.saturation)
+
+
+def _first_divergence(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
+    differs = (a != b).any(axis=2)  # (N, T)
+    first = np.where(differs.any(axis=1), differs.argmax(axis=1), -1)
+    diverged = first[first >= 0]
+    return {"never": int(np.count_nonzero(first < 0)), "samples": int(first.size),
+            "min": int(diverged.min()) if diverged.size else None,
+            "median": float(np.median(diverged)) if diverged.size else None}
+
+
+def _snr_db(ref: np.ndarray, got: np.ndarray) -> float:
+    noise = float(np.sum(np.abs(got - ref) ** 2))
+    signal = float(np.sum(np.abs(ref) ** 2))
+    return float("inf") if noise == 0 else 10 * np.log10(signal / noise) if signal > 0 else float("-inf")
+
+
+def metrics(runs: Runs, labels: np.ndarray | None = None) -> dict[str, Any]:
+    """Every number of the comparison as plain JSON-able values."""
+    layers = []
+    for i, name in enumerate(runs.layers):
+        a, b = runs.float_spikes[i].astype(bool), runs.fixed_spikes[i].astype(bool)
+        hamming = (a != b).sum(axis=1).mean(axis=0)  # per neuron, mean over samples
+        fan = runs.fan_out[i]
+        entry = {"layer": name, "neurons": int(a.shape[2]),
+                 "rate": {"float": float(a.mean()), "fixed": float(b.mean())},
+                 "spike_agreement": float((a == b).mean()),
+                 "hamming_per_neuron": {"mean": float(hamming.mean()), "max": float(hamming.max())},
+                 "first_divergence": _first_divergence(a, b),
+                 "spikes_per_sample": {"float": float(a.sum() / a.shape[0]), "fixed": float(b.sum() / b.shape[0])},
+                 "synops_per_sample": {"float": float((a.sum(axis=(0, 1)) * fan).sum() / a.shape[0]),
+                                       "fixed": float((b.sum(axis=(0, 1)) * fan).sum() / b.shape[0])}}
+        if i < len(runs.float_states) and runs.float_states[i] is not None:
+            entry["state_snr_db"] = _snr_db(runs.float_states[i], runs.fixed_states[i])
+        layers.append(entry)
+    pf, pq = runs.float_logits.argmax(-1), runs.fixed_logits.argmax(-1)
+    output: dict[str, Any] = {"samples": int(pf.size),
+                              "logit_error": {"max_abs": float(np.abs(runs.fixed_logits - runs.float_logits).max()),
+                                              "rms": float(np.sqrt(np.mean((runs.fixed_logits
+                                                                            - runs.float_logits) ** 2)))},
+                              "top1_agreement": float((pf == pq).mean())}
+    if labels is not None:
+        output["accuracy"] = {"float": float((pf == labels).mean()), "fixed": float((pq == labels).mean())}
+    return {"layers": layers, "output": output,
+            "totals_per_sample": {k: {"spikes": sum(e["spikes_per_sample"][k] for e in layers),
+                                      "synops": sum(e["synops_per_sample"][k] for e in layers)}
+                                  for k in ("float", "fixed")},
+            "saturation": {k: int(v) for k, v in runs.saturation.items()}}
+
+
+def lava_check(fxp: FxpNetwork | LifGraph, inputs: np.ndarray, progress=None) -> dict[str, Any]:
+    """Lava fixed point against the stepper on ``inputs``: readout, spikes (and states for S5-RF), bit for bit."""
+    if isinstance(fxp, LifGraph):
+        from s5rf_deploy.graphs.lava import LavaGraphRunner
+        from s5rf_deploy.graphs.stepper import GraphStepper
+
+        got = LavaGraphRunner(fxp, inputs.shape[1]).run(inputs, progress=progress)
+        want = GraphStepper(fxp).run(inputs, record=("spikes",))
+        pairs = [(got.spikes[k], want.spikes[k]) for k in want.spikes]
+    else:
+        from s5rf_deploy.s5rf.lava import LavaRunner
+        from s5rf_deploy.s5rf.stepper import Stepper
+
+        got = LavaRunner(fxp, inputs.shape[1]).run(inputs, progress=progress)
+        want = Stepper(fxp).run(inputs, record=("spikes", "states"))
+        pairs = list(zip(got.spikes + got.states, want.spikes + want.states, strict=True))
+    mismatched = int(np.count_nonzero(got.readout != want.readout)) + sum(int(np.count_nonzero(a != b))
+                                                                           for a, b in pairs)
+    return {"samples": int(len(inputs)), "bit_exact": mismatched == 0, "mismatched_values": mismatched}

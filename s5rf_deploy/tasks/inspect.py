@@ -1,0 +1,160 @@
+"""What a model file holds: architecture, parameter counts, pole spectra, and the cost on a profile."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import numpy as np
+
+from s5rf_deploy.errors import S5RFError
+from s5rf_deploy.graphs.artifact import LifGraph
+from s5rf_deploy.graphs.network import GraphNetwork
+from s5rf_deploy.hw_profiles import HardwareProfile
+from s5rf_deploy.s5rf.artifact import FxpNetwork
+from s5rf_deploy.s5rf.network import S5RFNetwork
+
+
+def pole_summary(lam_bar: np.ndarray, dt: float | None) -> dict[str, Any]:
+    """Magnitudes (decay per step) and frequencies of discrete poles; Hz when ``dt`` is known."""
+    mag = np.abs(lam_bar)
+    freq = np.abs(np.angle(lam_bar)) / (2 * np.pi)  # cycles per step
+    out = {"magnitude": {"min": float(mag.min()), "median": float(np.median(mag)), "max": float(mag.max())},
+           "cycles_per_step": {"min": float(freq.min()), "median": float(np.median(freq)), "max": float(freq.max())},
+           "unstable": int(np.count_nonzero(mag >= 1))}
+    if dt:
+        out["frequency_hz"] = {k: v / dt for k, v in out["cycles_per_step"].items()}
+    return out
+
+
+def _count(arrays: list[np.ndarray | None]) -> int:
+    return int(sum(np.size(a) * (2 if np.iscomplexobj(a) else 1) for a in arrays if a is not None))
+
+
+def _s5rf(net: S5RFNetwork) -> dict[str, Any]:
+    layers = []
+    for i, layer in enumerate(net.layers):
+        lam_bar, _ = layer.discretized()
+        layers.append({"layer": i, "neurons": layer.num_neurons, "inputs": layer.input_dim,
+                       "discretization": layer.discretization, "keep_imag": layer.keep_imag, "spike": layer.spike,
+                       "skip": layer.skip, "mixing": layer.mixing is not None,
+                       "parameters": _count([layer.weight, layer.log_neg_real, layer.imag, layer.log_step,
+                                             layer.mixing]),
+                       "poles": pole_summary(lam_bar, net.provenance.get("dt"))})
+    readout = {"classes": net.num_classes, "parameters": _count([net.readout.weight, net.readout.leak]),
+               "leak": {"min": float(net.readout.leak.min()), "max": float(net.readout.leak.max())}}
+    total = sum(entry["parameters"] for entry in layers) + readout["parameters"]
+    return {"kind": "S5-RF network", "inputs": net.input_dim, "layers": layers, "readout": readout,
+            "parameters": total}
+
+
+def _graph(net: GraphNetwork) -> dict[str, Any]:
+    nodes = []
+    for name, node in net.nodes.items():
+        params = {k: v for k, v in vars(node).items() if k not in ("input_type", "output_type", "metadata")}
+        nodes.append({"node": name, "type": type(node).__name__,
+                      "parameters": int(sum(np.size(v) for v in params.values() if isinstance(v, np.ndarray)))})
+    summary = {"kind": "NIR graph", "inputs": net.input_dim, "outputs": net.output_dim, "dt": net.dt,
+               "input_convention": net.input_convention, "edges": len(net.edges),
+               "types": dict(sorted(Counter(n["type"] for n in nodes).items())), "nodes": nodes,
+               "parameters": sum(n["parameters"] for n in nodes)}
+    return summary
+
+
+def _fixed(net: FxpNetwork | LifGraph) -> dict[str, Any]:
+    if isinstance(net, LifGraph):
+        stages = [{"stage": k, "node": st.node, "neurons": st.size, "du": st.du, "dv": st.dv, "vth": st.vth,
+                   "synapses": len(st.inputs)} for k, st in enumerate(net.stages)]
+        return {"kind": f"fixed-point graph ({net.precision}) on Lava LIF", "inputs": net.input_dim,
+                "outputs": list(net.outputs), "profile": net.profile.name, "stages": stages, "dt": net.dt}
+    stages = [{"stage": k, "neurons": st.size, "spike": st.spike, "threshold": st.threshold,
+               "input_shift": st.input_shift, "synapses": len(st.inputs)} for k, st in enumerate(net.stages)]
+    return {"kind": "fixed-point S5-RF network", "inputs": net.input_dim, "classes": net.num_classes,
+            "profile": net.profile.name, "stages": stages}
+
+
+def inspect(net, profile: HardwareProfile | None = None) -> dict[str, Any]:
+    """A summary of ``net``; with ``profile``, the resources its quantization needs there."""
+    from s5rf_deploy.graphs.quantize import estimate_graph_resources, lif_graph
+    from s5rf_deploy.s5rf.quantize import estimate_resources
+
+    if isinstance(net, S5RFNetwork):
+        summary = _s5rf(net)
+    elif isinstance(net, GraphNetwork):
+        summary = _graph(net)
+    else:
+        summary = _fixed(net)
+        summary["resources"] = estimate_graph_resources(net) if isinstance(net, LifGraph) else estimate_resources(net)
+        return summary
+    if profile is not None:
+        from s5rf_deploy.s5rf.quantize import quantize
+
+        try:
+            _, report = quantize(net, profile) if isinstance(net, S5RFNetwork) else lif_graph(net, profile)
+            summary["resources"] = {**report.resources, "profile": profile.name}
+        except S5RFError as exc:
+            summary["resources"] = {"profile": profile.name, "error": str(exc)}
+    return summary
+
+
+def summary_text(summary: dict[str, Any]) -> str:
+    """The summary as a few readable lines."""
+    lines = [f"{summary['kind']}: {summary['inputs']} inputs"]
+    for layer in summary.get("layers", []):
+        poles = layer["poles"]
+        flags = [layer["discretization"], "keep_imag" if layer["keep_imag"] else "real B", layer["spike"]]
+        flags += ["skip"] if layer["skip"] else []
+        flags += ["V mixing"] if layer["mixing"] else []
+        hz = poles.get("frequency_hz")
+        freq = (f"{hz['min']:.3g}..{hz['max']:.3g} Hz" if hz else
+                f"{poles['cycles_per_step']['min']:.3g}..{poles['cycles_per_step']['max']:.3g} cycles/step")
+        lines.append(f"  layer {layer['layer']}: {layer['neurons']} neurons ({', '.join(flags)}), "
+                     f"{layer['parameters']} parameters; |pole| {poles['magnitude']['min']:.4f}.."
+                     f"{poles['magnitude']['max']:.4f}, {freq}"
+                     + (f", {poles['unstable']} UNSTABLE" if poles["unstable"] else ""))
+    if "readout" in summary:
+        ro = summary["readout"]
+        lines.append(f"  readout: {ro['classes']} classes, leak {ro['leak']['min']:.4f}..{ro['leak']['max']:.4f}")
+    if "types" in summary:
+        lines.append(f"  {len(summary['nodes'])} nodes ({', '.join(f'{n} {t}' for t, n in summary['types'].items())}),"
+                     f" {summary['edges']} edges, dt {summary['dt']}, input convention {summary['input_convention']}")
+    for st in summary.get("stages", []):
+        lines.append("  stage " + ", ".join(f"{k} {v}" for k, v in st.items() if k != "stage"))
+    if "parameters" in summary:
+        lines.append(f"  {summary['parameters']} parameters")
+    res = summary.get("resources")
+    if res and "error" in res:
+        lines.append(f"  on {res['profile']}: cannot be mapped ({res['error']})")
+    elif res:
+        where = f" on {res['profile']}" if "profile" in res else ""
+        lines.append(f"  resources{where}: {res['neurons']} neurons, {res['synapses']} synapses, {res['cores']} of "
+                     f"{res['cores_available']} cores: {'fits' if res['fits'] else 'DOES NOT FIT'}")
+    return "\n".join(lines)
+
+
+def plot_poles(net: S5RFNetwork | GraphNetwork, path: str) -> None:
+    """The discrete poles of every RF layer in the complex plane (S5-RF networks only), as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from s5rf_deploy.atomic import atomic_path
+
+    if not isinstance(net, S5RFNetwork):
+        raise S5RFError("pole plots are drawn for S5-RF networks (a NIR graph of LIF neurons has real poles only)")
+    fig, ax = plt.subplots(figsize=(5.5, 5.5))
+    circle = np.exp(1j * np.linspace(0, 2 * np.pi, 400))
+    ax.plot(circle.real, circle.imag, color="0.6", lw=0.8, label="|z| = 1")
+    for i, layer in enumerate(net.layers):
+        lam_bar, _ = layer.discretized()
+        ax.scatter(lam_bar.real, lam_bar.imag, s=8, label=f"layer {i}")
+    ax.set_aspect("equal")
+    ax.set_xlabel("Re lambda_bar")
+    ax.set_ylabel("Im lambda_bar")
+    ax.set_title("Discrete poles per RF layer")
+    ax.legend(loc="lower left", fontsize=8)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+

@@ -1,0 +1,66 @@
+"""Real Lava runs: fixed point bit-exact with the stepper, float within 1e-5 of PyTorch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import make_model, random_spikes
+from s5rf_deploy.demo import digits, model_path
+from s5rf_deploy.hw_profiles import load_profile
+from s5rf_deploy.s5rf.checkpoint import load_checkpoint
+from s5rf_deploy.s5rf.layout import float_pipeline
+from s5rf_deploy.s5rf.network import model_from_network, network_from_model
+from s5rf_deploy.s5rf.quantize import quantize
+from s5rf_deploy.s5rf.stepper import Stepper
+
+pytestmark = pytest.mark.lava
+LOIHI2 = load_profile("loihi2")
+
+
+def assert_bit_exact(fxp, inputs):
+    from s5rf_deploy.s5rf.lava import LavaRunner
+
+    expected = Stepper(fxp).run(inputs, record=("spikes", "states"))
+    got = LavaRunner(fxp, inputs.shape[1]).run(inputs)
+    np.testing.assert_array_equal(got.readout, expected.readout)
+    for i, (a, b) in enumerate(zip(got.spikes, expected.spikes, strict=True)):
+        np.testing.assert_array_equal(a, b, err_msg=f"spikes of layer {i}")
+    for i, (a, b) in enumerate(zip(got.states, expected.states, strict=True)):
+        np.testing.assert_array_equal(a, b, err_msg=f"states of layer {i}")
+    return expected
+
+
+def test_demo_model_is_bit_exact_on_20_test_samples():
+    net = network_from_model(load_checkpoint(model_path()))
+    fxp, _ = quantize(net, LOIHI2, digits.load_split("train").inputs[:256])
+    res = assert_bit_exact(fxp, digits.load_split("test").inputs[:20])
+    assert all(s.mean() > 0.01 for s in res.spikes)
+
+
+@pytest.mark.parametrize("variant, layers", [("dirac_keepimag", 4), ("zoh_vmix", 3), ("bilinear_polar", 3),
+                                             ("dirac_real", 2), ("zoh_real_polar", 2), ("bilinear_real", 2)])
+def test_random_variants_are_bit_exact_over_500_steps(variant, layers):
+    net = network_from_model(make_model(variant, layers=layers, neurons=7, blocks=7, inputs=5, classes=3, seed=4))
+    u = random_spikes(1, 500, 5, rate=0.1, seed=5)
+    fxp, _ = quantize(net, LOIHI2, u)
+    res = assert_bit_exact(fxp, u)
+    assert all(0 < s.mean() < 1 for s in res.spikes)
+
+
+@pytest.mark.parametrize("variant", ["dirac_keepimag", "zoh_vmix", "bilinear_polar", "dirac_real"])
+def test_lava_float_matches_torch(variant):
+    """Lava floating_pt against the float64 PyTorch model: the readout (sum of y) within 1e-5
+    relative; spikes equal (the random inputs leave no value within float rounding of a threshold)."""
+    from s5rf_deploy.s5rf.lava import LavaRunner
+
+    net = network_from_model(make_model(variant, layers=3, neurons=7, blocks=7, inputs=5, classes=3, seed=6).double())
+    u = random_spikes(2, 120, 5, seed=7)
+    res = LavaRunner(float_pipeline(net, LOIHI2), 120, "float").run(u)
+    with torch.no_grad():
+        out = model_from_network(net)(torch.from_numpy(u).double())
+    total = out.readout.sum(dim=1).numpy()
+    assert np.abs(res.readout - total).max() <= 1e-5 * np.abs(total).max()
+    for got, expected in zip(res.spikes, out.spikes, strict=True):
+        np.testing.assert_array_equal(got, expected.numpy())
