@@ -67,9 +67,9 @@ def compare(ctx: click.Context, model: str, input_path: str, labels: bool, confi
     from s5rf_deploy.cli.app import CheckFailed
     from s5rf_deploy.dataset import load_dataset
     from s5rf_deploy.errors import S5RFError
-    from s5rf_deploy.s5rf.network import S5RFNetwork
-    from s5rf_deploy.tasks.compare import graph_runs, lava_check, metrics, s5rf_runs
+    from s5rf_deploy.tasks.compare import lava_check, metrics, runs_for
     from s5rf_deploy.tasks.compare_report import write_report
+    from s5rf_deploy.tasks.families import family_of
     from s5rf_deploy.tasks.fixed_artifacts import fixed_point_for
     from s5rf_deploy.tasks.loading import load_network
 
@@ -83,13 +83,12 @@ def compare(ctx: click.Context, model: str, input_path: str, labels: bool, confi
     if labels and data.labels is None:
         raise S5RFError(f"{input_path}: --labels given, but the file has no 'labels' array")
     truth = data.labels if labels else None
-    classes = net.num_classes if isinstance(net, S5RFNetwork) else net.output_dim
+    classes = family_of(net).shapes(net)[2]
     if truth is not None and (truth.min() < 0 or truth.max() >= classes):
         raise S5RFError(f"{input_path}: labels must lie in [0, {classes}), the model has {classes} outputs")
     fxp, what = fixed_point_for(net, fxp_path, profile or "loihi2", calibrate, dt)
     progress = progress_bar(ctx, "compare")
-    runs = s5rf_runs(net, fxp, data.inputs, progress) if isinstance(net, S5RFNetwork) else \
-        graph_runs(net, fxp, data.inputs, progress)
+    runs = runs_for(net, fxp, data.inputs, progress)
     result = {"model": str(model), "fixed_point": what, **metrics(runs, truth)}
     if lava_samples:
         result["lava"] = lava_check(fxp, data.inputs[:lava_samples], progress_bar(ctx, "lava"))

@@ -26,11 +26,11 @@ def export_onnx(ctx: click.Context, model: str, config: str | None, form: str, d
     """
     from s5rf_deploy.converters.onnx import export_onnx as run_export
     from s5rf_deploy.errors import S5RFError
-    from s5rf_deploy.s5rf.network import S5RFNetwork
+    from s5rf_deploy.tasks.families import S5RF, family_of
     from s5rf_deploy.tasks.loading import load_network
 
     net = load_network(model, config)
-    if not isinstance(net, S5RFNetwork):
+    if family_of(net) is not S5RF:
         raise S5RFError(f"{model}: ONNX export is for S5-RF networks (standard NIR graphs: use export-nir)")
     run_export(net, output, form, dtype)
     emit(ctx, {"output": output, "form": form, "dtype": dtype},

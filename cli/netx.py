@@ -48,10 +48,11 @@ def export_netx(ctx: click.Context, model: str, dt: float | None, output: str) -
     Example:
       s5rf-deploy export-netx snn.nir -o snn.net
     """
-    from s5rf_deploy.converters.netx import export_model, write_netx
+    from s5rf_deploy.converters.netx import write_netx
+    from s5rf_deploy.tasks.convert import to_netx
     from s5rf_deploy.tasks.loading import load_any
 
-    result = export_model(load_any(model, dt=dt), dt)
+    result = to_netx(load_any(model, dt=dt), dt)
     write_netx(result.network, output)
     fits = [{"node": f.node, "scale_exp": f.scale_exp, "exact": f.exact, "weight_error": f.weight_error,
              "threshold_error": f.threshold_error, "decay_error": f.decay_error} for f in result.fits]

@@ -32,14 +32,12 @@ import scipy.linalg
 from s5rf_deploy.atomic import atomic_path
 from s5rf_deploy.errors import FormatError, S5RFError
 from s5rf_deploy.fixed import arithmetic as fx
-from s5rf_deploy.graphs.artifact import LifGraph
+from s5rf_deploy.fixed.engine import check_spike_inputs
+from s5rf_deploy.fixed.synapse import WEIGHT_MAX, WEIGHT_MIN
 from s5rf_deploy.graphs.network import GraphNetwork, from_nir
-from s5rf_deploy.s5rf.stepper import check_spike_inputs
 
 DECAY_UNITY = 1 << fx.LIF_DECAY_BITS  # netx decays are in 1/4096 per step
 VTH_MAX = (1 << (fx.LIF_STATE_BITS - 1 - fx.LIF_INPUT_SHIFT)) - 1  # vThMant << 6 must fit the 24-bit voltage
-WEIGHT_MIN = -256
-WEIGHT_MAX = 255  # 254 when the matrix also holds negative weights (Loihi's mixed-sign 8-bit mantissas)
 SCALE_EXPONENTS = range(-40, 41)  # power-of-two scales the writer tries per layer
 INTEGRAL_RTOL = 1e-9  # float noise tolerated when deciding that scaled values are integers
 S5RF_UNSUPPORTED = (
@@ -466,13 +464,3 @@ def from_graph(net: GraphNetwork, dt: float | None = None) -> NetxExport:
     result = NetxNetwork(net.input_dim, tuple(layers))
     result.validate("graph")
     return NetxExport(result, tuple(fits), shift)
-
-
-def export_model(model: object, dt: float | None = None) -> NetxExport:
-    """netx integers for a loaded model: standard NIR graphs only; S5-RF networks and fixed-point graphs
-    are refused."""
-    if isinstance(model, LifGraph):
-        raise NetxError(LIF_GRAPH_UNSUPPORTED)
-    if not isinstance(model, GraphNetwork):
-        raise NetxError(S5RF_UNSUPPORTED)
-    return from_graph(model, dt)

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from s5rf_deploy.errors import ConfigError
+from s5rf_deploy.fixed.arithmetic import ROUNDING_RULES
 
-ROUNDING_RULES = ("toward_zero", "floor", "nearest")
 SIGN_MODES = ("mixed", "excitatory", "inhibitory")
 
 # section -> key -> (type, check, what the check means)

@@ -11,7 +11,7 @@ import numpy as np
 from s5rf_deploy import container
 from s5rf_deploy.atomic import atomic_path
 from s5rf_deploy.errors import FormatError, S5RFError
-from s5rf_deploy.s5rf.stepper import check_spike_inputs
+from s5rf_deploy.fixed.engine import check_spike_inputs
 
 
 @dataclass(frozen=True)

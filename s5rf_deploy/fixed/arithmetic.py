@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 ROUNDING_RULES = ("toward_zero", "floor", "nearest")
+ACCUMULATOR_BITS = 31  # Lava's Dense accumulates in int32: |sum| < 2**31
 
 
 def shift_right(x: np.ndarray, shift: int, rounding: str) -> np.ndarray:

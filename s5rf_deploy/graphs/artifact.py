@@ -20,8 +20,8 @@ import numpy as np
 from s5rf_deploy import container
 from s5rf_deploy.errors import FormatError, S5RFError
 from s5rf_deploy.fixed import arithmetic as fx
+from s5rf_deploy.fixed.synapse import INPUT, Synapse, read_synapses, synapse_arrays, weights_fit
 from s5rf_deploy.hw_profiles import HardwareProfile, profile_from_dict
-from s5rf_deploy.s5rf.artifact import INPUT, Synapse, read_synapses, synapse_arrays
 
 KIND = "s5rf-fxp-graph"
 VERSION = 1
@@ -143,7 +143,7 @@ def validate_lif_graph(net: LifGraph, source: str) -> None:
                 raise FormatError(f"{source}: stage {k} has a synapse from unknown stage {syn.source}")
             if syn.weights.shape != (st.size, net.source_width(syn.source)):
                 raise FormatError(f"{source}: stage {k} synapse from {syn.source} has shape {syn.weights.shape}")
-            if net.precision == "fixed" and (np.any(syn.weights < -256) or np.any(syn.weights > 255)):
+            if net.precision == "fixed" and not weights_fit(syn.weights):
                 raise FormatError(f"{source}: stage {k} synapse weights exceed 8 bits")
             if syn.delay < 0:
                 raise FormatError(f"{source}: stage {k} synapse has a negative delay")

@@ -14,11 +14,11 @@ from collections.abc import Callable
 import numpy as np
 
 import s5rf_deploy  # noqa: F401  (installs the Lava compatibility hook first)
+from s5rf_deploy.fixed.engine import FixedRun, check_spike_inputs
+from s5rf_deploy.fixed.lava_runtime import run_samples
+from s5rf_deploy.fixed.synapse import INPUT
 from s5rf_deploy.graphs.artifact import BIAS, LifGraph
-from s5rf_deploy.graphs.stepper import GraphRunResult, assemble, bias_schedule, input_schedule, readout_of
-from s5rf_deploy.s5rf.artifact import INPUT
-from s5rf_deploy.s5rf.lava import run_samples
-from s5rf_deploy.s5rf.stepper import check_spike_inputs
+from s5rf_deploy.graphs.stepper import assemble, bias_schedule, input_schedule, readout_of
 
 
 def process_count(net: LifGraph) -> int:
@@ -65,14 +65,11 @@ class LavaGraphRunner:
                 dense.a_out.connect(self.lifs[k].a_in)
                 self.synapses.append(dense)
 
-    def _reset(self) -> None:
-        for lif in self.lifs:
-            lif.u.set(np.zeros(lif.u.shape))
-            lif.v.set(np.zeros(lif.v.shape))
-        for dense in self.synapses:
-            dense.a_buff.set(np.zeros(dense.a_buff.shape))
+    def _state(self) -> list:
+        """Every Lava ``Var`` that holds state between steps (zeroed between samples)."""
+        return [var for lif in self.lifs for var in (lif.u, lif.v)] + [dense.a_buff for dense in self.synapses]
 
-    def run(self, inputs: np.ndarray, record: bool = True, progress: Callable | None = None) -> GraphRunResult:
+    def run(self, inputs: np.ndarray, record: bool = True, progress: Callable | None = None) -> FixedRun:
         """Run each sample of ``inputs`` (N, steps, H): readout, and spikes per node when ``record``."""
         from lava.magma.core.run_configs import Loihi2SimCfg
 
@@ -86,14 +83,10 @@ class LavaGraphRunner:
         v_final = [np.zeros((n, st.size), kind) for st in net.stages]
         sent = input_schedule(inputs, self.total)
 
-        def load(i: int) -> None:
-            data = np.zeros(self.source.data.shape, self.dtype)
-            data[:net.input_dim] = sent[i].T
-            if i:
-                self.source.data.set(data)
-                self._reset()
-            else:
-                self.source.data.init = data
+        def data(i: int) -> np.ndarray:
+            values = np.zeros(self.source.data.shape, self.dtype)
+            values[:net.input_dim] = sent[i].T
+            return values
 
         def collect(i: int) -> None:
             for k, lif in enumerate(self.lifs):
@@ -103,8 +96,8 @@ class LavaGraphRunner:
                 spikes[k][i] = sink.data.get()[:, st.offset:st.offset + self.steps].T
 
         cfg = Loihi2SimCfg(select_tag="fixed_pt" if net.precision == "fixed" else "floating_pt")
-        self.stepping_seconds = run_samples(self.source, cfg, n, self.total, load, collect, progress)
+        self.stepping_seconds = run_samples(self.source, cfg, n, self.total, data, self._state(), collect, progress)
         readout = readout_of(net, spikes, v_final)
         recorded = {node: assemble(net, spikes, node) for node in net.spiking_nodes()} if record else None
         # Lava's models clip and wrap silently: saturation counts come from the stepper
-        return GraphRunResult(readout, recorded, None, {})
+        return FixedRun(readout, recorded, None, {})

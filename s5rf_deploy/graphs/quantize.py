@@ -23,12 +23,13 @@ import numpy as np
 
 from s5rf_deploy.errors import S5RFError
 from s5rf_deploy.fixed import arithmetic as fx
+from s5rf_deploy.fixed.resources import resource_table
+from s5rf_deploy.fixed.synapse import INPUT, Synapse
+from s5rf_deploy.fixed.weights import QuantizationReport, weight_digits
 from s5rf_deploy.graphs.artifact import BIAS, LifGraph, LifStage
 from s5rf_deploy.graphs.layout import BIAS_SOURCE, INPUT_SOURCE, LoweredGraph, Population, Tap, lower
 from s5rf_deploy.graphs.network import GraphNetwork
 from s5rf_deploy.hw_profiles import HardwareProfile
-from s5rf_deploy.s5rf.artifact import INPUT, Synapse
-from s5rf_deploy.s5rf.quantize import QuantizationReport, resource_table, weight_digits
 
 LIF_UNITY = 1 << fx.LIF_DECAY_BITS
 LIF_INPUT_SHIFT = fx.LIF_INPUT_SHIFT
@@ -169,7 +170,6 @@ def graph_agreement(net: GraphNetwork, graph: LifGraph, inputs: np.ndarray) -> d
 
     res = GraphStepper(graph).run(inputs, record=("spikes",))
     exact = GraphSimulator(net, graph.dt).run(np.asarray(inputs, np.float64), tuple(res.spikes))
-    return {"samples": int(len(inputs)), "steps": int(np.shape(inputs)[1]),
-            "spike_agreement": {node: float((s == exact[f"out_{node}"]).mean()) for node, s in res.spikes.items()},
+    return {"spike_agreement": {node: float((s == exact[f"out_{node}"]).mean()) for node, s in res.spikes.items()},
             "top1_agreement": float((res.predictions == exact["outputs"].mean(axis=1).argmax(-1)).mean()),
             "saturation": res.saturation}

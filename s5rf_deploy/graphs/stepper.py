@@ -1,8 +1,8 @@
 """The bit-accurate stepper for :class:`LifGraph` networks (standard NIR graphs on Lava LIF + Dense).
 
-Same contract as :mod:`s5rf_deploy.s5rf.stepper`: exactly the integers of the Lava
+Same contract as the S5-RF stepper: exactly the integers of the Lava
 fixed-point run (Lava's ``LIF`` via :func:`fixed_point.lif_step`, ``Dense``
-via :class:`~s5rf_deploy.s5rf.stepper.Port`), batched over samples.  The input
+via :class:`~s5rf_deploy.fixed.engine.Port`), batched over samples.  The input
 enters one step late (offset 1), bias lines switch on at their start steps,
 and after the input's T steps the graph runs ``latency`` more so that every
 stage has handled every exact step.  Traces are aligned to exact time.
@@ -10,31 +10,23 @@ stage has handled every exact step.  Traces are aligned to exact time.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 import numpy as np
 
 from s5rf_deploy.fixed import arithmetic as fx
+from s5rf_deploy.fixed.engine import (
+    DelayLines,
+    FixedRun,
+    Port,
+    check_spike_inputs,
+    history_length,
+    run_batched,
+    run_steps,
+)
+from s5rf_deploy.fixed.synapse import INPUT
 from s5rf_deploy.graphs.artifact import BIAS, LifGraph
 from s5rf_deploy.graphs.layout import INPUT_OFFSET
-from s5rf_deploy.s5rf.artifact import INPUT
-from s5rf_deploy.s5rf.stepper import Port, check_spike_inputs
-
-
-@dataclass
-class GraphRunResult:
-    """Integer outputs of a graph run (float values for a float Lava run)."""
-
-    readout: np.ndarray  # (N, C): spike counts (spiking outputs) or sums of v (voltage outputs) over T steps
-    spikes: dict[str, np.ndarray] | None  # node -> uint8 (N, T, n)
-    states: dict[str, np.ndarray] | None  # node -> (N, T, n, 2): u, v
-    saturation: dict[str, int]
-
-    @property
-    def predictions(self) -> np.ndarray:
-        return self.readout.argmax(-1)
 
 
 def input_schedule(inputs: np.ndarray, total: int) -> np.ndarray:
@@ -80,50 +72,43 @@ class GraphStepper:
             raise ValueError("the stepper runs fixed-point graphs")
         self.net = net
         self.ports = [Port(st.inputs, st.size, lambda source: 1) for st in net.stages]
-        self.history_length = max((s.delay for st in net.stages for s in st.inputs), default=0) + 1
+        self.history_length = history_length(s for st in net.stages for s in st.inputs)
 
     def run(self, inputs: np.ndarray, record: Iterable[str] = (), batch_size: int = 256,
-            progress: Callable | None = None) -> GraphRunResult:
+            progress: Callable | None = None) -> FixedRun:
         """Run ``inputs`` (N, T, H) of 0/1 spikes; ``record`` may hold "spikes" and "states"."""
         inputs = check_spike_inputs(np.asarray(inputs), self.net.input_dim)
         record = set(record)
-        starts = range(0, inputs.shape[0], batch_size)
-        parts = [self._run_batch(inputs[s:s + batch_size], record) for s in (progress(starts) if progress else starts)]
+        return run_batched(lambda u: self._run_batch(u, record), inputs, batch_size, progress)
 
-        def cat(name: str) -> dict[str, np.ndarray] | None:
-            first = getattr(parts[0], name)
-            return None if first is None else {k: np.concatenate([getattr(p, name)[k] for p in parts]) for k in first}
-
-        sat = {k: sum(p.saturation[k] for p in parts) for k in parts[0].saturation}
-        return GraphRunResult(np.concatenate([p.readout for p in parts]), cat("spikes"), cat("states"), sat)
-
-    def _run_batch(self, u_in: np.ndarray, record: set[str]) -> GraphRunResult:
+    def _run_batch(self, u_in: np.ndarray, record: set[str]) -> FixedRun:
         net = self.net
         n, steps, _ = u_in.shape
         total = steps + net.latency
         sent, bias = input_schedule(u_in, total), bias_schedule(net, total)
         sources = [INPUT, BIAS, *range(len(net.stages))]
-        history = {(src, "spikes"): deque([np.zeros((n, net.source_width(src)), np.float32)] * self.history_length,
-                                          maxlen=self.history_length) for src in sources}
+        lines = DelayLines({(src, "spikes"): net.source_width(src) for src in sources}, self.history_length, n)
         u = [np.zeros((n, st.size), np.int64) for st in net.stages]
         v = [np.zeros((n, st.size), np.int64) for st in net.stages]
         spikes = [np.zeros((n, steps, st.size), np.uint8) for st in net.stages]
         states = [np.zeros((n, steps, st.size, 2), np.int64) for st in net.stages] if "states" in record else None
         sat = {f"{st.node}[{k}]": 0 for k, st in enumerate(net.stages)}
-        for p in range(total):
-            a_in = [port.inputs(history, n) for port in self.ports]
-            history[(INPUT, "spikes")].append(sent[:, p])
-            history[(BIAS, "spikes")].append(np.broadcast_to(bias[p], (n, bias.shape[1])))
+
+        def step(p: int, a_in: list[np.ndarray]) -> dict[tuple[int, str], np.ndarray]:
+            out = {(INPUT, "spikes"): sent[:, p], (BIAS, "spikes"): np.broadcast_to(bias[p], (n, bias.shape[1]))}
             for k, st in enumerate(net.stages):
                 u[k], v[k], fired, overflow = fx.lif_step(u[k], v[k], a_in[k], int(st.du), int(st.dv), int(st.vth))
                 sat[f"{st.node}[{k}]"] += int(overflow.sum() + (0 if st.spiking else fired.sum()))
-                history[(k, "spikes")].append((fired & st.spiking).astype(np.float32))
+                out[(k, "spikes")] = (fired & st.spiking).astype(np.float32)
                 t = p - st.offset
                 if 0 <= t < steps:
                     spikes[k][:, t] = fired if st.spiking else 0
                     if states is not None:
                         states[k][:, t] = np.stack([u[k], v[k]], -1)
+            return out
+
+        run_steps(self.ports, lines, total, n, step)
         readout = readout_of(net, spikes, v)
         rec_spikes = {node: assemble(net, spikes, node) for node in net.spiking_nodes()} if "spikes" in record else None
         rec_states = {node: assemble(net, states, node) for node in net.node_sizes} if states is not None else None
-        return GraphRunResult(readout, rec_spikes, rec_states, sat)
+        return FixedRun(readout, rec_spikes, rec_states, sat)

@@ -18,24 +18,12 @@ import numpy as np
 
 from s5rf_deploy import container
 from s5rf_deploy.errors import FormatError
+from s5rf_deploy.fixed.synapse import INPUT, PARTS, Synapse, int_array, read_synapses, synapse_arrays, weights_fit
 from s5rf_deploy.hw_profiles import HardwareProfile, profile_from_dict
 
 KIND = "s5rf-fxp-network"
 VERSION = 1
-INPUT = -1  # synapse source index of the network input
 SPIKE_RULES = ("cartesian", "polar", "graded")
-PARTS = ("spikes", "re", "im")
-
-
-@dataclass(frozen=True)
-class Synapse:
-    """One Lava ``Dense``: integer weights (Lava values), exponent, and extra delay for skip alignment."""
-
-    source: int  # stage index, or INPUT
-    weights: np.ndarray  # int64 (out, in)
-    weight_exp: int
-    delay: int = 0  # extra steps beyond the one-step Dense latency
-    part: str = "spikes"  # what the source sends: "spikes", or for graded stages "re" / "im"
 
 
 @dataclass(frozen=True)
@@ -97,13 +85,6 @@ class FxpNetwork:
         return self.readout.du.shape[0]
 
 
-def synapse_arrays(prefix: str, syns: tuple[Synapse, ...], arrays: dict, meta: list) -> None:
-    """Store ``syns`` as arrays ``<prefix>.<j>.weights`` and one metadata entry each (shared by every artifact)."""
-    for j, syn in enumerate(syns):
-        arrays[f"{prefix}.{j}.weights"] = syn.weights
-        meta.append({"source": syn.source, "weight_exp": syn.weight_exp, "delay": syn.delay, "part": syn.part})
-
-
 def save_fxp(net: FxpNetwork, path: str | os.PathLike) -> None:
     """Write the artifact atomically (no float model needed to load it)."""
     arrays: dict[str, np.ndarray] = {}
@@ -126,34 +107,19 @@ def save_fxp(net: FxpNetwork, path: str | os.PathLike) -> None:
     container.save(path, KIND, VERSION, meta, arrays)
 
 
-def _ints(arrays: dict[str, np.ndarray], name: str) -> np.ndarray:
-    """The integer array ``name`` as int64; any other dtype is a corrupted artifact."""
-    value = arrays[name]
-    if value.dtype.kind not in "iu":
-        raise ValueError(f"array {name!r} holds {value.dtype} values, expected integers")
-    return value.astype(np.int64)
-
-
-def read_synapses(prefix: str, metas: list, arrays: dict) -> tuple[Synapse, ...]:
-    """The synapses written by :func:`synapse_arrays` (integer weights)."""
-    return tuple(Synapse(source=int(m["source"]), weights=_ints(arrays, f"{prefix}.{j}.weights"),
-                         weight_exp=int(m["weight_exp"]), delay=int(m["delay"]), part=str(m["part"]))
-                 for j, m in enumerate(metas))
-
-
 def load_fxp(path: str | os.PathLike) -> FxpNetwork:
     """Read an artifact written by :func:`save_fxp`; name any problem in one line."""
     meta, arrays = container.load(path, KIND, VERSION)
     try:
         profile = profile_from_dict(meta["profile"], f"{path} (embedded profile)")
         stages = tuple(
-            Stage(decay_re=_ints(arrays, f"stage{k}.decay_re"), decay_im=_ints(arrays, f"stage{k}.decay_im"),
+            Stage(decay_re=int_array(arrays, f"stage{k}.decay_re"), decay_im=int_array(arrays, f"stage{k}.decay_im"),
                   threshold=int(s["threshold"]), spike=str(s["spike"]), input_shift=int(s["input_shift"]),
                   state_scale=float(s["state_scale"]), payload_shift=int(s["payload_shift"]),
                   inputs=read_synapses(f"stage{k}.in", s["inputs"], arrays))
             for k, s in enumerate(meta["stages"]))
         ro = meta["readout"]
-        readout = Readout(read_synapses("readout", ro["inputs"], arrays), _ints(arrays, "readout.du"),
+        readout = Readout(read_synapses("readout", ro["inputs"], arrays), int_array(arrays, "readout.du"),
                           int(ro["vth_mantissa"]), float(ro["scale"]))
         net = FxpNetwork(int(meta["input_dim"]), stages, readout, profile, tuple(meta["layer_stages"]),
                          tuple(meta["state_stages"]), meta.get("provenance", {}))
@@ -215,7 +181,7 @@ def _check_synapse(syn: Synapse, where: str, size: int, widths: dict, net: FxpNe
     if syn.weights.shape != (size, widths[syn.source]):
         raise FormatError(f"{source}: {where} synapse from {syn.source} has shape {syn.weights.shape}, "
                           f"expected {(size, widths[syn.source])}")
-    if np.any(syn.weights < -256) or np.any(syn.weights > 255):
+    if not weights_fit(syn.weights):
         raise FormatError(f"{source}: {where} synapse weights exceed 8 bits")
     w = net.profile.weights
     if not w["exponent_min"] <= syn.weight_exp <= w["exponent_max"]:

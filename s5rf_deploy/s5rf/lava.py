@@ -13,20 +13,17 @@ ignore SIGINT; on an error or Ctrl-C this process ends them all.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import multiprocessing
-import signal
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 import s5rf_deploy  # noqa: F401  (installs the Lava compatibility hook first)
-from s5rf_deploy.s5rf.artifact import INPUT, FxpNetwork, Synapse
-from s5rf_deploy.s5rf.stepper import StepperResult, check_spike_inputs
+from s5rf_deploy.fixed.engine import FixedRun, check_spike_inputs
+from s5rf_deploy.fixed.lava_runtime import run_samples
+from s5rf_deploy.fixed.synapse import INPUT, Synapse
+from s5rf_deploy.s5rf.artifact import FxpNetwork
 
 log = logging.getLogger(__name__)
 
@@ -63,70 +60,6 @@ def _synapse_groups(synapses: list[Synapse], rows: np.ndarray | slice, port_of: 
         group.a_out.connect(target.a_in)
         groups.append(group)
     return groups
-
-
-@contextlib.contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """Ignore SIGINT while Lava forks its processes, so that they inherit the ignore and a
-    Ctrl-C reaches only this process, which then ends them."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def terminate_lava_processes(timeout: float = 5.0) -> None:
-    """End every child process (Lava's runtime service, process models, shared memory).
-
-    Used when a run fails or is interrupted: Lava's graceful ``stop()`` waits for
-    its runtime service and can hang once a step was cut short.
-    """
-    children = multiprocessing.active_children()
-    for child in children:
-        child.terminate()
-    deadline = time.monotonic() + timeout
-    while any(c.is_alive() for c in children) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    for child in children:
-        if child.is_alive():
-            child.kill()
-
-
-def run_samples(source, cfg, samples: int, steps: int, load: Callable[[int], None], collect: Callable[[int], None],
-                progress: Callable | None = None) -> float:
-    """Compile the graph of ``source`` once and run ``samples`` samples of ``steps`` steps back to back.
-
-    ``load(i)`` sets sample i's input and resets states (sample 0 before compiling),
-    ``collect(i)`` reads its results.  Returns the seconds spent inside Lava's
-    ``run()``.  On any error or Ctrl-C every Lava process is ended.
-    """
-    from lava.magma.core.run_conditions import RunSteps
-
-    stepping = 0.0
-    try:
-        load(0)
-        started = time.perf_counter()
-        with _sigint_ignored():
-            source.create_runtime(run_cfg=cfg)
-        log.info("Lava: compiled and started the runtime in %.2f s", time.perf_counter() - started)
-        for i in progress(range(samples)) if progress else range(samples):
-            if i:
-                load(i)
-            started = time.perf_counter()
-            source.run(condition=RunSteps(num_steps=steps))
-            stepping += time.perf_counter() - started
-            collect(i)
-    except BaseException:
-        terminate_lava_processes()
-        raise
-    source.stop()
-    log.info("Lava: %d samples x %d steps in %.2f s of stepping (%.2f ms per step)", samples, steps, stepping,
-             1e3 * stepping / max(samples * steps, 1))
-    return stepping
 
 
 class LavaRunner:
@@ -184,18 +117,13 @@ class LavaRunner:
             lifs.append((classes, lif))
         self.graph = _Graph(source, stages, lifs, synapses)
 
-    def _reset(self) -> None:
+    def _state(self) -> list:
+        """Every Lava ``Var`` that holds state between steps (zeroed between samples)."""
         g = self.graph
-        for st in g.stages:
-            for var in (st.re, st.im, st.history):
-                var.set(np.zeros(var.shape))
-        for _, lif in g.lifs:
-            lif.u.set(np.zeros(lif.u.shape))
-            lif.v.set(np.zeros(lif.v.shape))
-        for dense in g.synapses:
-            dense.a_buff.set(np.zeros(dense.a_buff.shape))
+        return ([var for st in g.stages for var in (st.re, st.im, st.history)]
+                + [var for _, lif in g.lifs for var in (lif.u, lif.v)] + [dense.a_buff for dense in g.synapses])
 
-    def run(self, inputs: np.ndarray, record: bool = True, progress: Callable | None = None) -> StepperResult:
+    def run(self, inputs: np.ndarray, record: bool = True, progress: Callable | None = None) -> FixedRun:
         """Run each sample of ``inputs`` (N, steps, H); results aligned like the stepper's (float arrays
         for a float run)."""
         from lava.magma.core.run_configs import Loihi2SimCfg
@@ -211,14 +139,10 @@ class LavaRunner:
         states = [np.zeros((n, self.steps, net.stages[s].size, 2), kind) for s in net.state_stages]
         cfg = Loihi2SimCfg(select_tag="fixed_pt" if self.precision == "fixed" else "floating_pt")
 
-        def load(i: int) -> None:
-            data = np.zeros((net.input_dim, self.total), self.data_dtype)
-            data[:, :self.steps] = inputs[i].T
-            if i:
-                g.source.data.set(data)
-                self._reset()
-            else:
-                g.source.data.init = data
+        def data(i: int) -> np.ndarray:
+            sent = np.zeros((net.input_dim, self.total), self.data_dtype)
+            sent[:, :self.steps] = inputs[i].T
+            return sent
 
         def collect(i: int) -> None:
             for classes, lif in g.lifs:
@@ -232,6 +156,6 @@ class LavaRunner:
                     states[j][i, :, :, 0] = g.stages[k].trace_re.get()[rows]
                     states[j][i, :, :, 1] = g.stages[k].trace_im.get()[rows]
 
-        self.stepping_seconds += run_samples(g.source, cfg, n, self.total, load, collect, progress)
+        self.stepping_seconds += run_samples(g.source, cfg, n, self.total, data, self._state(), collect, progress)
         # Lava's models clip silently, so a Lava run reports no saturation counts (the stepper does)
-        return StepperResult(readout, spikes if record else None, states if record else None, {})
+        return FixedRun(readout, spikes if record else None, states if record else None, {})

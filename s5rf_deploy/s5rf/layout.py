@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from s5rf_deploy.fixed.synapse import INPUT, Synapse
 from s5rf_deploy.hw_profiles import HardwareProfile
-from s5rf_deploy.s5rf.artifact import INPUT, FxpNetwork, Readout, Stage, Synapse
+from s5rf_deploy.s5rf.artifact import FxpNetwork, Readout, Stage
 from s5rf_deploy.s5rf.network import S5RFNetwork
 
 

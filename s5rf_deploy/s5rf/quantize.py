@@ -19,81 +19,26 @@ worst-case bound over ``max_steps`` steps.  See docs/fixed-point.md.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 
 from s5rf_deploy.errors import S5RFError
+from s5rf_deploy.fixed import arithmetic as fx
+from s5rf_deploy.fixed.resources import resource_table
+from s5rf_deploy.fixed.synapse import Synapse
+from s5rf_deploy.fixed.weights import (
+    CALIBRATION_MARGIN,
+    QuantizationReport,
+    input_shift,
+    pow2_scale,
+    weight_digits,
+)
 from s5rf_deploy.hw_profiles import HardwareProfile
-from s5rf_deploy.s5rf.artifact import FxpNetwork, Readout, Stage, Synapse
+from s5rf_deploy.s5rf.artifact import FxpNetwork, Readout, Stage
 from s5rf_deploy.s5rf.layout import layer_sources, links, mixing_blocks
 from s5rf_deploy.s5rf.network import S5RFNetwork, model_from_network
-
-CALIBRATION_MARGIN = 1.5  # calibrated scales leave 50 % above the largest value seen
-LAVA_ACCUMULATOR_BITS = 31
-
-
-@dataclass
-class QuantizationReport:
-    """What the quantizer chose and what it costs, per layer."""
-
-    layers: list[dict[str, Any]] = field(default_factory=list)
-    readout: dict[str, Any] = field(default_factory=dict)
-    resources: dict[str, Any] = field(default_factory=dict)
-    calibration: dict[str, Any] = field(default_factory=dict)
-    overflow: list[str] = field(default_factory=list)
-
-
-def quantize_weights(values: np.ndarray, profile: HardwareProfile) -> tuple[np.ndarray, int]:
-    """Lava weight values ``W`` and exponent ``E`` with ``W 2^E ~= values`` (the largest maps to the top).
-
-    Sign mode follows Lava's ``determine_sign_mode``: non-negative -> excitatory
-    (0..2^b - 1), non-positive -> inhibitory, else mixed (even values in
-    [-2^b, 2^b - 2], Lava truncates one bit).  ``b`` = mantissa bits.
-    """
-    bits = profile.weights["mantissa_bits"]
-    top = float(np.abs(values).max(initial=0.0))
-    if top == 0:
-        return np.zeros(values.shape, np.int64), 0
-    mixed = values.min() < 0 < values.max()
-    wmax = (1 << bits) - 2 if mixed else (1 << bits) - 1
-    exp = math.ceil(math.log2(top / wmax))
-    scaled = values / 2.0**exp
-    if mixed:
-        w = 2 * np.clip(np.rint(scaled / 2), -(1 << (bits - 1)), (1 << (bits - 1)) - 1)
-    elif values.max() > 0:
-        w = np.clip(np.rint(scaled), 0, wmax)
-    else:
-        w = np.clip(np.rint(scaled), -wmax, 0)
-    return w.astype(np.int64), exp
-
-
-def weight_digits(values: np.ndarray, profile: HardwareProfile, digits: int) -> list[tuple[np.ndarray, int]]:
-    """``values ~= sum_d W_d 2^E_d``: each digit quantizes what the previous ones left.
-
-    Each digit is one more synapse between the same neurons (one more Dense in
-    Lava) with its own exponent: ``digits`` = 2 gives ~14-bit weights for twice
-    the synaptic memory.  All-zero digits are dropped (at least one is kept).
-    """
-    out: list[tuple[np.ndarray, int]] = []
-    rest = np.asarray(values, np.float64)
-    for _ in range(digits):
-        w, e = quantize_weights(rest, profile)
-        if out and not np.any(w):
-            break
-        out.append((w, e))
-        rest = rest - w * 2.0**e
-    return out
-
-
-def _input_shift(exponents: list[int], shift_max: int, profile: HardwareProfile) -> int:
-    """Compartment input shift: as large as possible while every synapse exponent stays >= 0 and in range."""
-    if not exponents:
-        return 0
-    low = max(0, max(exponents) - profile.weights["exponent_max"])
-    return int(np.clip(min(exponents), low, shift_max))
 
 
 def _synapse_exponent(total: int, shift: int, profile: HardwareProfile, where: str,
@@ -103,11 +48,6 @@ def _synapse_exponent(total: int, shift: int, profile: HardwareProfile, where: s
     if exp > hi:
         report.overflow.append(f"{where}: weight exponent {exp} exceeds the profile's {hi}")
     return int(np.clip(exp, lo, hi))
-
-
-def _pow2_scale(limit: float, largest: float) -> int:
-    """Largest s with ``largest * 2^s <= limit``."""
-    return math.floor(math.log2(limit / largest)) if largest > 0 else 0
 
 
 def _calibrate(net: S5RFNetwork, inputs: np.ndarray | None) -> tuple[list[float], float | None, dict]:
@@ -130,8 +70,7 @@ def _calibrate(net: S5RFNetwork, inputs: np.ndarray | None) -> tuple[list[float]
                     flat = x.reshape(-1, x.shape[-1]).T
                     peaks[i] = max(peaks[i], peak(torch.linalg.solve(layer.V.to(x.dtype), flat)))
             readout_peak = max(readout_peak, float(out.readout.sum(dim=1).abs().max()), float(out.readout.abs().max()))
-    info = {"samples": int(len(inputs)), "steps": int(inputs.shape[1]), "state_peaks": peaks.tolist(),
-            "readout_peak": readout_peak}
+    info = {"state_peaks": peaks.tolist(), "readout_peak": readout_peak}
     return list(peaks), readout_peak, info
 
 
@@ -170,7 +109,7 @@ def quantize(net: S5RFNetwork, profile: HardwareProfile, calibration: np.ndarray
     for i, layer in enumerate(net.layers):
         lam_bar, m = layer.discretized()
         largest = peaks[i] * CALIBRATION_MARGIN if peaks else profile.state["default_headroom"] * layer.threshold
-        s = _pow2_scale(limit, max(largest, layer.threshold))
+        s = pow2_scale(limit, max(largest, layer.threshold))
         scale = 2.0**s
         dmax = (1 << dbits) - 1
         c = np.rint(lam_bar * 2**dbits)
@@ -178,7 +117,7 @@ def quantize(net: S5RFNetwork, profile: HardwareProfile, calibration: np.ndarray
         c_im = np.clip(c.imag, -dmax, dmax).astype(np.int64)
         lam_q = (c_re + 1j * c_im) / 2**dbits
         dig = weight_digits(scale * np.concatenate([m.real, m.imag]), profile, digits)
-        shift = _input_shift([e for w, e in dig if np.any(w)], shift_max, profile)
+        shift = input_shift([e for w, e in dig if np.any(w)], shift_max, profile)
         depth = len(stages) + 1
         feed = links(sources[i], layer_stage, depth)
         where = f"layer {i}"
@@ -215,8 +154,6 @@ def quantize(net: S5RFNetwork, profile: HardwareProfile, calibration: np.ndarray
                      {"source": str(net.provenance.get("source", "")), "calibration": report.calibration,
                       "weight_digits": digits})
     report.resources = estimate_resources(fxp)
-    if calibration is not None:
-        report.calibration["agreement"] = agreement(net, fxp, calibration)
     if not report.resources["fits"]:
         report.overflow.append(f"network needs {report.resources['cores']} cores, the profile has "
                                f"{report.resources['cores_available']}")
@@ -228,7 +165,7 @@ def _payload_shift(v: np.ndarray, profile: HardwareProfile) -> int:
     32-bit accumulator (each synapse is its own Dense, with its own accumulator)."""
     fan_in = int(max(np.count_nonzero(v.real, axis=1).max(), np.count_nonzero(v.imag, axis=1).max(), 1))
     p_bits = min(profile.spikes["payload_bits"] - 1,
-                 LAVA_ACCUMULATOR_BITS - profile.weights["mantissa_bits"] - 1 - math.ceil(math.log2(2 * fan_in)))
+                 fx.ACCUMULATOR_BITS - profile.weights["mantissa_bits"] - 1 - math.ceil(math.log2(2 * fan_in)))
     return max(0, profile.state["bits"] - 1 - p_bits)
 
 
@@ -238,7 +175,7 @@ def _mixing_stage(layer, source: int, scale: float, payload_shift: int, profile:
     v = layer.mixing
     factor = 2.0**payload_shift  # state units per payload unit
     dig = {part: weight_digits(block * factor, profile, digits) for part, block in mixing_blocks(v).items()}
-    shift = _input_shift([e for d in dig.values() for w, e in d if np.any(w)], profile.state["input_shift_max"],
+    shift = input_shift([e for d in dig.values() for w, e in d if np.any(w)], profile.state["input_shift_max"],
                          profile)
     syns = tuple(syn for part in ("re", "im")
                  for syn in _synapses(dig[part], shift, [(source, 0)], part, profile, "V mixing", report))
@@ -264,7 +201,7 @@ def _quantize_readout(net: S5RFNetwork, profile: HardwareProfile, sources: list[
     else:
         readout_peak *= CALIBRATION_MARGIN
         basis = "calibration"
-    s_r = _pow2_scale(min(vth_eff, profile.state_max), readout_peak)
+    s_r = pow2_scale(min(vth_eff, profile.state_max), readout_peak)
     dig = weight_digits(w * 2.0**s_r, profile, digits)
     shift = profile.readout["input_shift"]
     feed = links(sources, layer_stage, depth)
@@ -284,7 +221,8 @@ def agreement(net: S5RFNetwork, fxp: FxpNetwork, inputs: np.ndarray) -> dict[str
     res = Stepper(fxp).run(inputs, record=("spikes",))
     with torch.no_grad():
         out = model_from_network(net)(torch.from_numpy(np.asarray(inputs)).double())
-    return {"spike_agreement": [float((res.spikes[i] == out.spikes[i].numpy()).mean()) for i in range(len(res.spikes))],
+    return {"spike_agreement": {f"layer {i}": float((s == out.spikes[i].numpy()).mean())
+                                for i, s in enumerate(res.spikes)},
             "top1_agreement": float((res.predictions == out.logprobs.argmax(-1).numpy()).mean()),
             "saturation": res.saturation}
 
@@ -295,28 +233,3 @@ def estimate_resources(net: FxpNetwork) -> dict[str, Any]:
     return resource_table(pops + [("readout", net.num_classes, net.readout.inputs)], net.profile)
 
 
-def resource_table(populations: list[tuple[str, int, tuple[Synapse, ...]]], profile: HardwareProfile
-                   ) -> dict[str, Any]:
-    """Resources of (name, neurons, input synapses) populations on ``profile``: one core or more each."""
-    res = profile.resources
-    wbits = profile.weights["mantissa_bits"]
-    rows, cores = [], 0
-    for name, neurons, inputs in populations:
-        synapses = sum(int(np.count_nonzero(s.weights)) for s in inputs)
-        fan_in = sum(int(np.count_nonzero(s.weights, axis=1).max(initial=0)) for s in inputs)
-        memory = math.ceil(synapses * wbits / 8)
-        need = max(math.ceil(neurons / res["neurons_per_core"]),
-                   math.ceil(memory / res["synaptic_memory_bytes_per_core"]), 1)
-        cores += need
-        rows.append({"population": name, "neurons": neurons, "synapses": synapses, "synaptic_memory_bytes": memory,
-                     "fan_in": fan_in, "cores": need, "fan_in_ok": fan_in <= res["max_fan_in"]})
-    available = res["cores_per_chip"] * res["chips"]
-    return {"populations": rows, "neurons": sum(r["neurons"] for r in rows),
-            "synapses": sum(r["synapses"] for r in rows), "cores": cores, "cores_available": available,
-            "fits": cores <= available and all(r["fan_in_ok"] for r in rows)}
-
-
-def check_fits(report: QuantizationReport, allow_overflow: bool) -> None:
-    """Raise unless the network fits and nothing overflowed (or ``allow_overflow``)."""
-    if report.overflow and not allow_overflow:
-        raise S5RFError(f"{report.overflow[0]} (use --allow-overflow to proceed)")

@@ -26,6 +26,7 @@ from s5rf_deploy.graphs.artifact import LifGraph
 from s5rf_deploy.graphs.network import GraphNetwork
 from s5rf_deploy.s5rf.artifact import FxpNetwork
 from s5rf_deploy.s5rf.network import S5RFNetwork, model_from_network
+from s5rf_deploy.tasks.families import S5RF, family_of
 
 
 @dataclass
@@ -146,22 +147,24 @@ def metrics(runs: Runs, labels: np.ndarray | None = None) -> dict[str, Any]:
             "saturation": {k: int(v) for k, v in runs.saturation.items()}}
 
 
-def lava_check(fxp: FxpNetwork | LifGraph, inputs: np.ndarray, progress=None) -> dict[str, Any]:
+def runs_for(net, fxp, inputs: np.ndarray, progress=None) -> Runs:
+    """Float reference and stepper runs of either family."""
+    return (s5rf_runs if family_of(net) is S5RF else graph_runs)(net, fxp, inputs, progress)
+
+
+def _traces(run) -> list[np.ndarray]:
+    """Every recorded trace of a fixed-point run, in a fixed order."""
+    traces = [run.spikes, run.states]
+    return [t for group in traces if group is not None
+            for t in (group.values() if isinstance(group, dict) else group)]
+
+
+def lava_check(fxp, inputs: np.ndarray, progress=None) -> dict[str, Any]:
     """Lava fixed point against the stepper on ``inputs``: readout, spikes (and states for S5-RF), bit for bit."""
-    if isinstance(fxp, LifGraph):
-        from s5rf_deploy.graphs.lava import LavaGraphRunner
-        from s5rf_deploy.graphs.stepper import GraphStepper
-
-        got = LavaGraphRunner(fxp, inputs.shape[1]).run(inputs, progress=progress)
-        want = GraphStepper(fxp).run(inputs, record=("spikes",))
-        pairs = [(got.spikes[k], want.spikes[k]) for k in want.spikes]
-    else:
-        from s5rf_deploy.s5rf.lava import LavaRunner
-        from s5rf_deploy.s5rf.stepper import Stepper
-
-        got = LavaRunner(fxp, inputs.shape[1]).run(inputs, progress=progress)
-        want = Stepper(fxp).run(inputs, record=("spikes", "states"))
-        pairs = list(zip(got.spikes + got.states, want.spikes + want.states, strict=True))
+    family = family_of(fxp)
+    got = family.lava(fxp, inputs.shape[1]).run(inputs, progress=progress)
+    want = family.stepper(fxp).run(inputs, record=("spikes",) if got.states is None else ("spikes", "states"))
+    pairs = list(zip(_traces(got), _traces(want), strict=True))
     mismatched = int(np.count_nonzero(got.readout != want.readout)) + sum(int(np.count_nonzero(a != b))
                                                                            for a, b in pairs)
     return {"samples": int(len(inputs)), "bit_exact": mismatched == 0, "mismatched_values": mismatched}

@@ -16,10 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from s5rf_deploy.errors import S5RFError
-from s5rf_deploy.graphs.artifact import LifGraph
-from s5rf_deploy.graphs.network import GraphNetwork
-from s5rf_deploy.s5rf.artifact import FxpNetwork
-from s5rf_deploy.s5rf.network import S5RFNetwork
+from s5rf_deploy.tasks.families import GRAPH, S5RF, family_of, is_fixed, quantize_network
 
 
 @dataclass(frozen=True)
@@ -34,62 +31,74 @@ class ConvertOptions:
 
 
 def _describe(net) -> str:
-    if isinstance(net, S5RFNetwork):
-        return "an S5-RF network"
-    if isinstance(net, GraphNetwork):
-        return "a standard NIR graph"
-    return "a fixed-point artifact"
+    return "a fixed-point artifact" if is_fixed(net) else family_of(net).describe
+
+
+def _is(net, family) -> bool:
+    """Whether ``net`` is a float network of ``family``."""
+    return family_of(net) is family and not is_fixed(net)
 
 
 def _to_checkpoint(net, path: Path, opts: ConvertOptions) -> str:
     from s5rf_deploy.s5rf.checkpoint import save_checkpoint
     from s5rf_deploy.s5rf.network import model_from_network
 
-    if not isinstance(net, S5RFNetwork):
+    if not _is(net, S5RF):
         raise S5RFError(f"{_describe(net)} is not an S5-RF network; a native checkpoint holds S5-RF models only "
                         f"(convert to .nir or .fxp)")
     save_checkpoint(model_from_network(net), path, dict(net.provenance))
     return f"{len(net.layers)} RF layers"
 
 
-def _to_nir(net, path: Path, opts: ConvertOptions) -> str:
-    from s5rf_deploy.converters.nir.export import DEFAULT_DT, to_nir, write_nir
+def nir_of(net, dt: float | None = None, convention: str = "impulse"):
+    """The NIR graph of a float network and what it holds, in words (S5-RF: ``dt`` default 1e-3)."""
+    from s5rf_deploy.converters.nir.export import DEFAULT_DT, to_nir
     from s5rf_deploy.graphs.network import to_nir as graph_to_nir
 
-    if isinstance(net, S5RFNetwork):
-        write_nir(to_nir(net, opts.dt or DEFAULT_DT, opts.convention), path)
-        return f"{len(net.layers)} RF layers as nested graphs"
-    if isinstance(net, GraphNetwork):
-        write_nir(graph_to_nir(net), path)
-        return f"{len(net.nodes)} nodes"
+    if _is(net, S5RF):
+        return to_nir(net, dt or DEFAULT_DT, convention), f"{len(net.layers)} RF layers as nested graphs"
+    if _is(net, GRAPH):
+        return graph_to_nir(net), f"{len(net.nodes)} nodes"
     raise S5RFError("a fixed-point artifact has no float parameters to write as NIR; convert the float model")
 
 
-def _to_fxp(net, path: Path, opts: ConvertOptions) -> str:
-    from s5rf_deploy.graphs.artifact import save_lif_graph
-    from s5rf_deploy.graphs.quantize import lif_graph
-    from s5rf_deploy.hw_profiles import load_profile
-    from s5rf_deploy.s5rf.artifact import save_fxp
-    from s5rf_deploy.s5rf.quantize import check_fits, quantize
+def _to_nir(net, path: Path, opts: ConvertOptions) -> str:
+    from s5rf_deploy.converters.nir.export import write_nir
 
-    if isinstance(net, (FxpNetwork, LifGraph)):
+    graph, what = nir_of(net, opts.dt, opts.convention)
+    write_nir(graph, path)
+    return what
+
+
+def _to_fxp(net, path: Path, opts: ConvertOptions) -> str:
+    from s5rf_deploy.fixed.resources import check_fits
+    from s5rf_deploy.hw_profiles import load_profile
+
+    if is_fixed(net):
         raise S5RFError("the input is already a fixed-point artifact")
     prof = load_profile(opts.profile)
-    if isinstance(net, S5RFNetwork):
-        fxp, report = quantize(net, prof, digits=opts.digits)
-        check_fits(report, opts.allow_overflow)
-        save_fxp(fxp, path)
-    else:
-        graph, report = lif_graph(net, prof, "fixed", opts.dt, opts.digits)
-        check_fits(report, opts.allow_overflow)
-        save_lif_graph(graph, path)
+    fixed, report = quantize_network(net, prof, digits=opts.digits, dt=opts.dt)
+    check_fits(report, opts.allow_overflow)
+    family_of(net).save_fixed(fixed, path)
     return f"quantized for {prof.name} (no calibration: use `quantize --calibrate` for deployment)"
 
 
-def _to_netx(net, path: Path, opts: ConvertOptions) -> str:
-    from s5rf_deploy.converters.netx import export_model, write_netx
+def to_netx(net, dt: float | None = None):
+    """netx integers for a loaded model: standard NIR graphs only; S5-RF networks and fixed-point graphs
+    are refused."""
+    from s5rf_deploy.converters.netx import LIF_GRAPH_UNSUPPORTED, S5RF_UNSUPPORTED, NetxError, from_graph
 
-    result = export_model(net, opts.dt)
+    if family_of(net) is S5RF:
+        raise NetxError(S5RF_UNSUPPORTED)
+    if is_fixed(net):
+        raise NetxError(LIF_GRAPH_UNSUPPORTED)
+    return from_graph(net, dt)
+
+
+def _to_netx(net, path: Path, opts: ConvertOptions) -> str:
+    from s5rf_deploy.converters.netx import write_netx
+
+    result = to_netx(net, opts.dt)
     write_netx(result.network, path)
     exact = all(f.exact for f in result.fits)
     return (f"{len(result.fits)} dense CUBA layers ({'exact' if exact else 'rounded: see export-netx for errors'})"
@@ -99,7 +108,7 @@ def _to_netx(net, path: Path, opts: ConvertOptions) -> str:
 def _to_onnx(net, path: Path, opts: ConvertOptions) -> str:
     from s5rf_deploy.converters.onnx import export_onnx
 
-    if not isinstance(net, S5RFNetwork):
+    if not _is(net, S5RF):
         raise S5RFError(f"{_describe(net)} does not export to ONNX; only float S5-RF networks do")
     export_onnx(net, path)
     return "sequence form, float64 (export-onnx has the streaming form and float32)"

@@ -13,6 +13,7 @@ from s5rf_deploy.graphs.network import GraphNetwork
 from s5rf_deploy.hw_profiles import HardwareProfile
 from s5rf_deploy.s5rf.artifact import FxpNetwork
 from s5rf_deploy.s5rf.network import S5RFNetwork
+from s5rf_deploy.tasks.families import GRAPH, S5RF, family_of, is_fixed, quantize_network
 
 
 def pole_summary(lam_bar: np.ndarray, dt: float | None) -> dict[str, Any]:
@@ -61,36 +62,32 @@ def _graph(net: GraphNetwork) -> dict[str, Any]:
     return summary
 
 
-def _fixed(net: FxpNetwork | LifGraph) -> dict[str, Any]:
-    if isinstance(net, LifGraph):
-        stages = [{"stage": k, "node": st.node, "neurons": st.size, "du": st.du, "dv": st.dv, "vth": st.vth,
-                   "synapses": len(st.inputs)} for k, st in enumerate(net.stages)]
-        return {"kind": f"fixed-point graph ({net.precision}) on Lava LIF", "inputs": net.input_dim,
-                "outputs": list(net.outputs), "profile": net.profile.name, "stages": stages, "dt": net.dt}
+def _fixed_graph(net: LifGraph) -> dict[str, Any]:
+    stages = [{"stage": k, "node": st.node, "neurons": st.size, "du": st.du, "dv": st.dv, "vth": st.vth,
+               "synapses": len(st.inputs)} for k, st in enumerate(net.stages)]
+    return {"kind": f"fixed-point graph ({net.precision}) on Lava LIF", "inputs": net.input_dim,
+            "outputs": list(net.outputs), "profile": net.profile.name, "stages": stages, "dt": net.dt}
+
+
+def _fixed_s5rf(net: FxpNetwork) -> dict[str, Any]:
     stages = [{"stage": k, "neurons": st.size, "spike": st.spike, "threshold": st.threshold,
                "input_shift": st.input_shift, "synapses": len(st.inputs)} for k, st in enumerate(net.stages)]
     return {"kind": "fixed-point S5-RF network", "inputs": net.input_dim, "classes": net.num_classes,
             "profile": net.profile.name, "stages": stages}
 
 
+SUMMARIES = {(S5RF, False): _s5rf, (GRAPH, False): _graph, (S5RF, True): _fixed_s5rf, (GRAPH, True): _fixed_graph}
+
+
 def inspect(net, profile: HardwareProfile | None = None) -> dict[str, Any]:
     """A summary of ``net``; with ``profile``, the resources its quantization needs there."""
-    from s5rf_deploy.graphs.quantize import estimate_graph_resources, lif_graph
-    from s5rf_deploy.s5rf.quantize import estimate_resources
-
-    if isinstance(net, S5RFNetwork):
-        summary = _s5rf(net)
-    elif isinstance(net, GraphNetwork):
-        summary = _graph(net)
-    else:
-        summary = _fixed(net)
-        summary["resources"] = estimate_graph_resources(net) if isinstance(net, LifGraph) else estimate_resources(net)
-        return summary
-    if profile is not None:
-        from s5rf_deploy.s5rf.quantize import quantize
-
+    family, fixed = family_of(net), is_fixed(net)
+    summary = SUMMARIES[family, fixed](net)
+    if fixed:
+        summary["resources"] = family.resources(net)
+    elif profile is not None:
         try:
-            _, report = quantize(net, profile) if isinstance(net, S5RFNetwork) else lif_graph(net, profile)
+            _, report = quantize_network(net, profile)
             summary["resources"] = {**report.resources, "profile": profile.name}
         except S5RFError as exc:
             summary["resources"] = {"profile": profile.name, "error": str(exc)}
@@ -141,7 +138,7 @@ def plot_poles(net: S5RFNetwork | GraphNetwork, path: str) -> None:
 
     from s5rf_deploy.atomic import atomic_path
 
-    if not isinstance(net, S5RFNetwork):
+    if family_of(net) is not S5RF or is_fixed(net):
         raise S5RFError("pole plots are drawn for S5-RF networks (a NIR graph of LIF neurons has real poles only)")
     fig, ax = plt.subplots(figsize=(5.5, 5.5))
     circle = np.exp(1j * np.linspace(0, 2 * np.pi, 400))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from s5rf_deploy.s5rf.quantize import QuantizationReport
+from s5rf_deploy.fixed.weights import QuantizationReport
 
 
 def text_table(header: list[str], rows: list[list[str]]) -> str:
@@ -15,14 +15,14 @@ def quantization_table(report: QuantizationReport, profile: str) -> str:
     """Per-layer scales and errors, readout, resources and (with calibration) agreement."""
     rows = []
     agree = report.calibration.get("agreement", {})
-    spikes = agree.get("spike_agreement", [])
+    spikes = agree.get("spike_agreement", {})
     for entry in report.layers:
         i = entry["layer"]
         rows.append([str(i), str(entry["neurons"]), f"2^{entry['state_scale_log2']}", str(entry["threshold"]),
                      str(entry["input_shift"]), ",".join(str(e) for e in entry["weight_exponents"]),
                      f"{entry['weight_error']['rel_rms']:.2e}", f"{entry['pole_error']['max_abs_magnitude']:.1e}",
                      f"{entry['pole_error']['max_abs_angle']:.1e}",
-                     f"{spikes[i]:.4f}" if i < len(spikes) else "-"])
+                     f"{spikes[f'layer {i}']:.4f}" if f"layer {i}" in spikes else "-"])
     out = [f"profile {profile}",
            text_table(["layer", "neurons", "scale", "threshold", "shift", "w_exp", "w_err(rms)", "|pole| err",
                    "angle err", "spike agr"], rows)]
@@ -32,17 +32,23 @@ def quantization_table(report: QuantizationReport, profile: str) -> str:
     res = report.resources
     out.append(f"resources: {res['neurons']} neurons, {res['synapses']} synapses, {res['cores']} of "
                f"{res['cores_available']} cores: {'fits' if res['fits'] else 'DOES NOT FIT'}")
+    return "\n".join(out + _calibration_lines(report))
+
+
+def _calibration_lines(report: QuantizationReport) -> list[str]:
+    """Agreement on the calibration data (when calibrated) and the quantizer's warnings."""
+    out = []
+    agree = report.calibration.get("agreement")
     if agree:
         sat = sum(agree["saturation"].values())
         out.append(f"calibration ({report.calibration['samples']} samples): top-1 agreement "
                    f"{agree['top1_agreement']:.4f}, {sat} saturated updates")
-    out += [f"warning: {msg}" for msg in report.overflow]
-    return "\n".join(out)
+    return out + [f"warning: {msg}" for msg in report.overflow]
 
 
 def graph_quantization_table(report: QuantizationReport, profile: str) -> str:
     """Per-stage decays, thresholds and errors of a standard graph on Lava LIFs, resources, agreement."""
-    agree = report.calibration.get("spike_agreement", {})
+    agree = report.calibration.get("agreement", {}).get("spike_agreement", {})
     rows = []
     for entry in report.layers:
         for st in entry["stages"]:
@@ -56,9 +62,10 @@ def graph_quantization_table(report: QuantizationReport, profile: str) -> str:
     res = report.resources
     out.append(f"resources: {res['neurons']} neurons, {res['synapses']} synapses, {res['cores']} of "
                f"{res['cores_available']} cores: {'fits' if res['fits'] else 'DOES NOT FIT'}")
-    if report.calibration:
-        sat = sum(report.calibration["saturation"].values())
-        out.append(f"calibration ({report.calibration['samples']} samples): top-1 agreement "
-                   f"{report.calibration['top1_agreement']:.4f}, {sat} saturated updates")
-    out += [f"warning: {msg}" for msg in report.overflow]
-    return "\n".join(out)
+    return "\n".join(out + _calibration_lines(report))
+
+
+def quantization_text(report: QuantizationReport, profile: str) -> str:
+    """The quantization table of either family (graph reports list LIF stages per node)."""
+    graph = bool(report.layers) and "stages" in report.layers[0]
+    return (graph_quantization_table if graph else quantization_table)(report, profile)

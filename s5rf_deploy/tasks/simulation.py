@@ -14,6 +14,7 @@ from s5rf_deploy.atomic import atomic_path
 from s5rf_deploy.errors import S5RFError
 from s5rf_deploy.graphs.network import SPIKING_TYPES, GraphNetwork
 from s5rf_deploy.s5rf.network import S5RFNetwork, model_from_network
+from s5rf_deploy.tasks.families import GRAPH, S5RF, family_of, is_fixed, quantize_network
 
 log = logging.getLogger(__name__)
 
@@ -95,55 +96,33 @@ def simulate_network_as_graph(net: S5RFNetwork, inputs: np.ndarray, record: Iter
     return _finish({k: [v] for k, v in renamed.items()})
 
 
+def _traces(traces, wanted: bool) -> list[tuple]:
+    """(name, trace) pairs of a run's per-layer (list) or per-node (dict) traces."""
+    if not wanted or traces is None:
+        return []
+    return list(traces.items()) if isinstance(traces, dict) else list(enumerate(traces))
+
+
 def simulate_fixed(net, inputs: np.ndarray, record: Iterable[str] = (), batch_size: int = 256,
                    progress: Callable | None = None, backend: str = "stepper") -> dict[str, np.ndarray]:
     """Fixed point on the stepper or on Lava (``Loihi2SimCfg``, fixed_pt): integer readout
-    accumulators, spikes, states (re, im) and saturation counts."""
+    accumulators (S5-RF) or the Output's spike counts or voltage sums (graphs), spikes, states
+    and saturation counts."""
     record = set(record)
-    from s5rf_deploy.graphs.artifact import LifGraph
-
-    if isinstance(net, LifGraph):
-        return _graph_run(net, inputs, record, batch_size, progress, backend)
+    family = family_of(net)
     if backend == "lava":
-        from s5rf_deploy.s5rf.lava import LavaRunner
-
-        res = LavaRunner(net, inputs.shape[1]).run(inputs, record=bool(record), progress=progress)
-        if "spikes" not in record:
-            res.spikes = None
-        if "states" not in record:
-            res.states = None
+        if "states" in record and family is GRAPH:
+            raise S5RFError("Lava runs of standard graphs record spikes only (the stepper records states)")
+        res = family.lava(net, inputs.shape[1]).run(inputs, record=bool(record), progress=progress)
     else:
-        from s5rf_deploy.s5rf.stepper import Stepper
-
-        res = Stepper(net).run(inputs, record, batch_size, progress)
-    return _fixed_run(res, enumerate(res.spikes or []), enumerate(res.states or []))
-
-
-def _fixed_run(res, spikes: Iterable, states: Iterable) -> dict[str, np.ndarray]:
-    """The ``simulate`` arrays of a fixed-point result: readout, predictions, saturation, (key, trace) pairs."""
+        res = family.stepper(net).run(inputs, record, batch_size, progress)
     run = {"readout": res.readout, "predictions": res.predictions}
     if res.saturation:
         run["saturation"] = np.array([res.saturation[k] for k in sorted(res.saturation)], np.int64)
         run["saturation_names"] = np.array(sorted(res.saturation))
-    run.update({f"spikes_{k}": v for k, v in spikes})
-    run.update({f"states_{k}": v for k, v in states})
+    run.update({f"spikes_{k}": v for k, v in _traces(res.spikes, "spikes" in record)})
+    run.update({f"states_{k}": v for k, v in _traces(res.states, "states" in record)})
     return run
-
-
-def _graph_run(net, inputs: np.ndarray, record: set[str], batch_size: int, progress: Callable | None,
-               backend: str) -> dict[str, np.ndarray]:
-    """A :class:`LifGraph` on the stepper or Lava: ``readout`` = the Output's spike counts or voltage sums."""
-    if backend == "lava":
-        from s5rf_deploy.graphs.lava import LavaGraphRunner
-
-        if "states" in record:
-            raise S5RFError("Lava runs of standard graphs record spikes only (the stepper records states)")
-        res = LavaGraphRunner(net, inputs.shape[1]).run(inputs, record="spikes" in record, progress=progress)
-    else:
-        from s5rf_deploy.graphs.stepper import GraphStepper
-
-        res = GraphStepper(net).run(inputs, record, batch_size, progress)
-    return _fixed_run(res, (res.spikes or {}).items() if "spikes" in record else (), (res.states or {}).items())
 
 
 def simulate_graph_lava_float(net: GraphNetwork, profile, inputs: np.ndarray, record: Iterable[str] = (),
@@ -153,7 +132,7 @@ def simulate_graph_lava_float(net: GraphNetwork, profile, inputs: np.ndarray, re
     from s5rf_deploy.graphs.quantize import lif_graph
 
     graph, _ = lif_graph(net, profile, "float", dt)
-    run = _graph_run(graph, inputs, set(record), len(inputs), progress, "lava")
+    run = simulate_fixed(graph, inputs, set(record), len(inputs), progress, "lava")
     run["readout"] = run["readout"] / inputs.shape[1]
     return run
 
@@ -176,6 +155,48 @@ def simulate_lava_float(net: S5RFNetwork, profile, inputs: np.ndarray, record: I
     if "states" in record:
         run.update({f"states_{i}": x[..., 0] + 1j * x[..., 1] for i, x in enumerate(res.states)})
     return _finish({k: [v] for k, v in run.items()})
+
+
+def choose_backend(net, backend: str | None, precision: str | None) -> tuple[str, str]:
+    """The (backend, precision) a ``simulate`` call means: fixed point for artifacts and the stepper, else
+    float on torch (S5-RF) or the exact NIR simulator (graphs)."""
+    fixed = is_fixed(net)
+    precision = precision or ("fixed" if fixed or backend == "stepper" else "float")
+    if fixed and precision == "float":
+        raise S5RFError("a fixed-point artifact has no float model; give the float model instead")
+    if precision == "fixed":
+        if backend not in (None, "stepper", "lava"):
+            raise S5RFError(f"fixed point runs on the stepper or lava backend, not {backend!r}")
+        return backend or "stepper", precision
+    backend = backend or ("torch" if family_of(net) is S5RF else "nir")
+    if backend == "stepper":
+        raise S5RFError("the stepper backend runs fixed point (--precision fixed)")
+    if backend == "torch" and family_of(net) is not S5RF:
+        raise S5RFError("the torch backend runs S5-RF networks; use --backend nir for this graph")
+    return backend, precision
+
+
+def simulate(net, inputs: np.ndarray, backend: str, precision: str, profile, record: Iterable[str] = (),
+             batch_size: int = 64, progress: Callable | None = None, dt: float | None = None,
+             warn: Callable[[str], None] = log.warning) -> dict[str, np.ndarray]:
+    """Run ``net`` on ``inputs`` as :func:`choose_backend` decided; a float network run in fixed point is
+    quantized for ``profile`` first (problems go to ``warn``)."""
+    if precision == "fixed":
+        if not is_fixed(net):
+            net, report = quantize_network(net, profile, dt=dt)
+            for problem in report.overflow:
+                warn(f"{problem} (quantized on the fly for {profile.name}; `quantize` checks this)")
+        return simulate_fixed(net, inputs, record, batch_size, progress, backend)
+    s5rf = family_of(net) is S5RF
+    if backend == "lava":
+        if s5rf:
+            return simulate_lava_float(net, profile, inputs, record, progress)
+        return simulate_graph_lava_float(net, profile, inputs, record, progress, dt)
+    if backend == "torch":
+        return simulate_torch(net, inputs, record, batch_size, progress)
+    if s5rf:
+        return simulate_network_as_graph(net, inputs, record, batch_size, progress)
+    return simulate_graph(net, inputs, record, batch_size, progress, dt)
 
 
 def write_run(run: dict[str, np.ndarray], path: str | os.PathLike) -> None:

@@ -20,7 +20,6 @@ from s5rf_deploy.converters.netx import (
     S5RF_UNSUPPORTED,
     NetxError,
     NetxNetwork,
-    export_model,
     from_graph,
     read_netx,
     simulate_netx,
@@ -30,6 +29,7 @@ from s5rf_deploy.converters.netx import (
 from s5rf_deploy.errors import FormatError
 from s5rf_deploy.graphs.exact_sim import GraphSimulator
 from s5rf_deploy.graphs.network import from_nir, to_nir
+from s5rf_deploy.tasks.convert import to_netx
 
 STEPS = 60
 # slayer neuron parameters of the three dense layers: CUBA, current-free LIF (iDecay 4096), CUBA.
@@ -98,7 +98,7 @@ def test_imported_graph_flows_into_the_fixed_point_graph_path():
     agreement = [float((ours[f"layer{i}"][0] == netx.spikes[i][0]).mean()) for i in range(3)]
     assert min(agreement) >= 0.9, agreement  # measured 1.0: quantization, not a derived bound
     with pytest.raises(NetxError, match="fixed-point graph"):
-        export_model(quantized)
+        to_netx(quantized)
 
 
 def edit(path: Path, change) -> Path:
@@ -218,10 +218,10 @@ def test_writer_refuses_s5rf_networks_and_branches():
     net = network_from_model(load_checkpoint(model_path()))
     for model in (net, quantize(net, load_profile("loihi2"))[0]):
         with pytest.raises(NetxError) as info:
-            export_model(model)
+            to_netx(model)
         assert str(info.value) == S5RF_UNSUPPORTED
     with pytest.raises(NetxError, match="chains of layers"):
-        export_model(from_nir(s5rf_to_nir(net)))
+        to_netx(from_nir(s5rf_to_nir(net)))
 
 
 def run(*args: str):

@@ -12,12 +12,15 @@ from helpers import VARIANTS, make_model, random_spikes
 from s5rf_deploy.demo import digits, model_path
 from s5rf_deploy.errors import FormatError, S5RFError
 from s5rf_deploy.fixed import arithmetic as fx
+from s5rf_deploy.fixed.resources import check_fits
+from s5rf_deploy.fixed.synapse import INPUT
 from s5rf_deploy.hw_profiles import load_profile, profile_from_dict
-from s5rf_deploy.s5rf.artifact import INPUT, load_fxp, save_fxp
+from s5rf_deploy.s5rf.artifact import load_fxp, save_fxp
 from s5rf_deploy.s5rf.checkpoint import load_checkpoint
 from s5rf_deploy.s5rf.network import model_from_network, network_from_model
-from s5rf_deploy.s5rf.quantize import check_fits, quantize
+from s5rf_deploy.s5rf.quantize import quantize
 from s5rf_deploy.s5rf.stepper import Stepper
+from s5rf_deploy.tasks.families import quantize_network
 
 LOIHI2 = load_profile("loihi2")
 
@@ -73,7 +76,7 @@ def test_pipeline_timing_equals_unpipelined_evaluation(variant):
 @pytest.fixture(scope="module")
 def demo():
     net = network_from_model(load_checkpoint(model_path()))
-    fxp, report = quantize(net, LOIHI2, digits.load_split("train").inputs[:256])
+    fxp, report = quantize_network(net, LOIHI2, digits.load_split("train").inputs[:256])
     return net, fxp, report
 
 
@@ -88,8 +91,9 @@ def test_demo_fixed_point_agrees_with_float(demo):
     assert agreement >= 0.99, agreement
     assert drop <= 0.005, drop
     assert sum(res.saturation.values()) == 0
-    assert len(report.calibration["agreement"]["spike_agreement"]) == 2
-    assert all(a > 0.99 for a in report.calibration["agreement"]["spike_agreement"])
+    assert list(report.calibration["agreement"]["spike_agreement"]) == ["layer 0", "layer 1"]
+    assert all(a > 0.99 for a in report.calibration["agreement"]["spike_agreement"].values())
+    assert report.calibration["samples"] == 256
 
 
 def test_report_contents(demo):

@@ -1,0 +1,62 @@
+"""``s5rf-deploy quantize``: a fixed-point artifact for a hardware profile."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from s5rf_deploy.cli.common import POSITIVE, emit, output_options
+
+
+@click.command("quantize")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--profile", default="loihi2", show_default=True, help="Hardware profile name or TOML path.")
+@click.option("--config", "config", type=click.Path(dir_okay=False), help="Config JSON for a reference .eqx model.")
+@click.option("--calibrate", "calibrate", type=click.Path(dir_okay=False),
+              help=".npz whose inputs choose the state scales (and measure agreement).")
+@click.option("--calibration-samples", default=256, show_default=True, type=click.IntRange(min=1),
+              help="Use at most this many samples.")
+@click.option("--digits", default=2, show_default=True, type=click.IntRange(1, 4),
+              help="Synapses per connection (each adds ~7 weight bits and the same synaptic memory).")
+@click.option("--max-steps", default=1000, show_default=True, type=click.IntRange(min=1),
+              help="Sequence length the readout must hold without calibration (worst case).")
+@click.option("--dt", type=POSITIVE, help="Sampling period for NIR graphs without dt metadata.")
+@click.option("--allow-overflow", is_flag=True, help="Write the artifact even if it does not fit or overflows.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Also write the report as JSON.")
+@output_options("Fixed-point .fxp to write.", also=("report_path",))
+@click.pass_context
+def quantize(ctx: click.Context, model: str, profile: str, config: str | None, calibrate: str | None,
+             calibration_samples: int, digits: int, max_steps: int, dt: float | None, allow_overflow: bool,
+             report_path: str | None, output: str) -> None:
+    """Quantize MODEL for a hardware profile and write a fixed-point artifact.
+
+    S5-RF models become RF compartments; standard NIR graphs (LIF, IF, CubaLIF,
+    LI/I outputs) become Lava LIF + Dense stages.
+
+    \b
+    Examples:
+      s5rf-deploy quantize model.s5rf --profile loihi2 --calibrate train.npz -o model.fxp
+      s5rf-deploy quantize braille.nir --dt 1e-4 --profile loihi2 -o braille.fxp
+    """
+    from s5rf_deploy.atomic import atomic_path
+    from s5rf_deploy.fixed.resources import check_fits
+    from s5rf_deploy.hw_profiles import load_profile
+    from s5rf_deploy.tasks.families import family_of, quantize_network
+    from s5rf_deploy.tasks.fixed_artifacts import calibration_inputs
+    from s5rf_deploy.tasks.loading import load_network
+    from s5rf_deploy.tasks.report_text import quantization_text
+
+    prof = load_profile(profile)
+    net = load_network(model, config, dt=dt)
+    calib = calibration_inputs(calibrate, net.input_dim, calibration_samples) if calibrate else None
+    fxp, report = quantize_network(net, prof, calib, digits, max_steps, dt)
+    check_fits(report, allow_overflow)
+    family_of(net).save_fixed(fxp, output)
+    table = quantization_text(report, prof.name)
+    payload = {"output": output, "profile": prof.name, "layers": report.layers, "readout": report.readout,
+               "resources": report.resources, "calibration": report.calibration, "overflow": report.overflow}
+    if report_path:
+        with atomic_path(report_path) as tmp:
+            tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+    emit(ctx, payload, table + f"\nwrote {output}")

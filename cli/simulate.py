@@ -1,0 +1,76 @@
+"""``s5rf-deploy simulate``: run a model (float or fixed point, any backend) over a dataset."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import click
+
+from s5rf_deploy.cli.common import POSITIVE, emit, output_options, progress_bar, warn
+
+
+@click.command("simulate")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False),
+              help=".npz with inputs (N,T,H) and optional labels (N,).")
+@click.option("--config", "config", type=click.Path(dir_okay=False), help="Config JSON for a reference .eqx model.")
+@click.option("--backend", type=click.Choice(["torch", "nir", "stepper", "lava"]), default=None,
+              help="torch: PyTorch float64 (S5-RF models); nir: exact NIR-graph simulator (any supported graph); "
+                   "stepper: bit-accurate fixed-point reference; lava: Lava CPU backend (fixed or float).  Default: "
+                   "stepper for --precision fixed, else torch for S5-RF models and nir for other graphs.")
+@click.option("--precision", type=click.Choice(["float", "fixed"]), default=None,
+              help="fixed needs a .fxp artifact or quantizes on the fly for --profile (default: fixed for .fxp).")
+@click.option("--profile", default="loihi2", show_default=True, help="Hardware profile name or TOML path.")
+@click.option("--dt", type=POSITIVE, help="Sampling period for NIR graphs without dt metadata.")
+@click.option("--as-graph", is_flag=True, help="Treat an s5rf-deploy NIR file as a plain graph.")
+@click.option("--samples", type=click.IntRange(min=1), help="Only the first N samples.")
+@click.option("--record", type=click.Choice(["spikes", "states"]), multiple=True,
+              help="Also store per-layer spikes_<i> / states_<i>.")
+@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1))
+@output_options("Result .npz to write.")
+@click.pass_context
+def simulate(ctx: click.Context, model: str, input_path: str, config: str | None, backend: str | None,
+             precision: str | None, profile: str, dt: float | None, as_graph: bool, samples: int | None,
+             record: tuple[str, ...], batch_size: int, output: str) -> None:
+    """Run MODEL on the inputs of a dataset file and write readouts and predictions.
+
+    \b
+    Examples:
+      s5rf-deploy simulate model.s5rf --input test.npz --record spikes -o run.npz
+      s5rf-deploy simulate braille.nir --dt 1e-4 --input braille.npz -o run.npz
+      s5rf-deploy simulate model.fxp --input test.npz --record spikes -o fixed.npz
+    """
+    from s5rf_deploy.dataset import load_dataset
+    from s5rf_deploy.errors import S5RFError
+    from s5rf_deploy.hw_profiles import load_profile
+    from s5rf_deploy.tasks.families import is_fixed
+    from s5rf_deploy.tasks.loading import load_any
+    from s5rf_deploy.tasks.simulation import choose_backend, simulate, write_run
+
+    net = load_any(model, config, dt=dt, as_graph=as_graph)
+    prof = load_profile(profile)
+    if is_fixed(net) and ctx.get_parameter_source("profile") is not click.core.ParameterSource.DEFAULT \
+            and prof != net.profile:
+        raise S5RFError(f"{model}: quantized for profile {net.profile.name!r}, which differs from --profile "
+                        f"{profile}; quantize the float model for it")
+    try:
+        backend, precision = choose_backend(net, backend, precision)
+    except S5RFError as exc:
+        raise S5RFError(f"{model}: {exc}") from None
+    data = load_dataset(input_path).head(samples)
+    data.check_width(net.input_dim, input_path)
+    if precision == "fixed":
+        data.check_spikes(input_path)
+    run = simulate(net, data.inputs, backend, precision, prof, record, batch_size, progress_bar(ctx, "simulate"), dt,
+                   partial(warn, ctx))
+    write_run(run, output)
+    payload = {"output": output, "samples": len(data), "backend": backend, "precision": precision}
+    text = f"wrote {output}: {len(data)} samples, backend {backend} ({precision})"
+    if "saturation" in run:
+        payload["saturation"] = int(run["saturation"].sum())
+        text += f", {int(run['saturation'].sum())} saturated updates"
+    if data.labels is not None:
+        acc = float((run["predictions"] == data.labels).mean())
+        payload["accuracy"] = acc
+        text += f", accuracy {acc:.4f}"
+    emit(ctx, payload, text)

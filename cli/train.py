@@ -1,0 +1,96 @@
+"""``s5rf-deploy train``: train an S5-RF classifier on a dataset file."""
+
+from __future__ import annotations
+
+import click
+
+from s5rf_deploy.cli.common import (
+    POSITIVE,
+    FiniteFloat,
+    emit,
+    int_list,
+    output_options,
+    positive_range,
+    progress_bar,
+    read_json,
+)
+
+
+@click.command("train")
+@click.argument("data", type=click.Path(dir_okay=False))
+@output_options("Checkpoint to write.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="Architecture JSON (our keys or the reference's); overrides the options below.")
+@click.option("--neurons", default="128,128", show_default=True, help="Neurons per RF layer.")
+@click.option("--blocks", default="16,16", show_default=True, help="HiPPO blocks per RF layer.")
+@click.option("--discretization", type=click.Choice(["dirac", "zoh", "bilinear"]), default="dirac",
+              show_default=True, help="Rule of layer 0 (later layers use dirac).")
+@click.option("--keep-imag/--no-keep-imag", default=True, show_default=True)
+@click.option("--spike", type=click.Choice(["cartesian", "polar"]), default="cartesian", show_default=True)
+@click.option("--skip/--no-skip", default=True, show_default=True, help="Skip connections on layers 1..L-2.")
+@click.option("--eta", default="0.004,0.1", show_default=True, callback=positive_range,
+              help="Range of the initial steps Delta.")
+@click.option("--classes", type=click.IntRange(min=1), help="Number of classes (default: max label + 1).")
+@click.option("--epochs", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1))
+@click.option("--lr", default=4e-3, show_default=True, type=POSITIVE)
+@click.option("--lr-ssm", default=2e-3, show_default=True, type=POSITIVE,
+              help="Learning rate of eigenvalues and steps.")
+@click.option("--weight-decay", default=1e-4, show_default=True, type=FiniteFloat(min=0))
+@click.option("--dropout", default=0.1, show_default=True)
+@click.option("--val-fraction", default=0.1, show_default=True, help="Held-out share for validation.")
+@click.option("--seed", default=0, show_default=True)
+@click.pass_context
+def train(ctx: click.Context, data: str, output: str, config_path: str | None, neurons: str, blocks: str,
+          discretization: str, keep_imag: bool, spike: str, skip: bool, eta: tuple[float, float], classes: int | None,
+          epochs: int, batch_size: int, lr: float, lr_ssm: float, weight_decay: float, dropout: float,
+          val_fraction: float, seed: int) -> None:
+    """Train an S5-RF classifier on DATA (.npz with inputs (N,T,H) and labels (N,)).
+
+    \b
+    Example:
+      s5rf-deploy train shd_train.npz --neurons 128,128 --blocks 32,32 --epochs 20 -o shd.s5rf
+    """
+    import numpy as np
+
+    from s5rf_deploy.dataset import Dataset, load_dataset
+    from s5rf_deploy.errors import S5RFError
+    from s5rf_deploy.s5rf.checkpoint import save_checkpoint
+    from s5rf_deploy.s5rf.config import ModelConfig
+    from s5rf_deploy.s5rf.model import S5RFModel
+    from s5rf_deploy.s5rf.training import TrainSettings
+    from s5rf_deploy.s5rf.training import train as run_training
+
+    dataset = load_dataset(data)
+    if dataset.labels is None:
+        raise S5RFError(f"{data}: training needs a 'labels' array")
+    if not 0 <= val_fraction < 1:
+        raise S5RFError("--val-fraction must be in [0, 1)")
+    if config_path:
+        config = ModelConfig.from_dict(read_json(config_path))
+    else:
+        config = ModelConfig(
+            input_dim=dataset.inputs.shape[2], output_dim=classes or int(dataset.labels.max()) + 1,
+            num_neurons=int_list(neurons), num_blocks=int_list(blocks), discretization=discretization,
+            keep_imag=keep_imag, spike=spike, apply_skip=skip, eta_min=eta[0], eta_max=eta[1],
+            dropout=dropout,
+        )
+    dataset.check_width(config.input_dim, data)
+    n_val = int(len(dataset) * val_fraction)
+    order = np.random.default_rng(seed).permutation(len(dataset))
+    fit = Dataset(dataset.inputs[order[n_val:]], dataset.labels[order[n_val:]])
+    val = Dataset(dataset.inputs[order[:n_val]], dataset.labels[order[:n_val]]) if n_val else None
+    model = S5RFModel(config, seed=seed)
+    settings = TrainSettings(epochs=epochs, batch_size=batch_size, lr=lr, lr_ssm=lr_ssm,
+                             weight_decay=weight_decay, seed=seed)
+
+    def on_epoch(epoch: int, loss: float, acc: float | None) -> None:
+        if not (ctx.obj["quiet"] or ctx.obj["json"]):
+            val_text = f", validation accuracy {acc:.4f}" if acc is not None else ""
+            click.echo(f"epoch {epoch + 1}/{epochs}: loss {loss:.4f}{val_text}", err=True)
+
+    history = run_training(model, fit, val, settings, on_epoch, progress_bar(ctx, "train"))
+    save_checkpoint(model, output, {"source": str(data), "epochs": epochs, "seed": seed})
+    final = history.val_accuracy[-1] if history.val_accuracy else None
+    emit(ctx, {"output": output, "loss": history.loss, "val_accuracy": history.val_accuracy},
+            f"wrote {output}" + (f" (validation accuracy {final:.4f})" if final is not None else ""))

@@ -1,0 +1,152 @@
+"""The one batched time loop of the bit-accurate steppers, and what it is made of.
+
+A fixed-point network is populations fed by synapses (:class:`Port` per
+population) that read the delay lines of their sources (:class:`DelayLines`).
+Each step every population first reads what its synapses computed from
+earlier steps, then updates; its output joins the delay lines (Lava's timing:
+every synapse hop delivers one step later).  A family supplies only its
+compartment update (:func:`run_steps`); batching and merging are shared
+(:func:`run_batched`).
+
+Synaptic sums use floating-point BLAS where that is exact: every product and
+partial sum is an integer of magnitude at most ``sum_j |W_ij| * max|s_j|``,
+and all integers below 2**24 (float32) or 2**53 (float64) are represented
+exactly, so the result does not depend on summation order.  The bound is
+computed per synapse when a port is built; past 2**53 it falls back to
+integer matrix products.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from s5rf_deploy.errors import S5RFError
+from s5rf_deploy.fixed import arithmetic as fx
+from s5rf_deploy.fixed.synapse import Synapse
+
+Traces = list[np.ndarray] | dict[str, np.ndarray]
+
+
+@dataclass
+class FixedRun:
+    """Integer outputs of a fixed-point run (float values for a float Lava run), traces aligned to float time."""
+
+    readout: np.ndarray  # (N, C)
+    spikes: Traces | None  # per layer (S5-RF) or node (graphs): uint8 (N, T, n)
+    states: Traces | None  # per layer or node: (N, T, n, 2)
+    saturation: dict[str, int]  # saturated or wrapped updates per population (stepper and Lava)
+
+    @property
+    def predictions(self) -> np.ndarray:
+        return self.readout.argmax(-1)
+
+
+def check_spike_inputs(inputs: np.ndarray, width: int) -> np.ndarray:
+    """Binary spike inputs as float32; raise on anything else."""
+    if inputs.ndim != 3 or inputs.shape[2] != width:
+        raise S5RFError(f"inputs must have shape (N, T, {width}), got {inputs.shape}")
+    bad = (inputs != 0) & (inputs != 1)
+    if np.any(bad):
+        raise S5RFError(f"fixed-point backends take binary spike inputs (0/1); found {inputs[bad].flat[0]!r}")
+    return inputs.astype(np.float32)
+
+
+class DelayLines:
+    """The last ``length`` values each source sent, per (source, part), for ``n`` samples."""
+
+    def __init__(self, widths: dict[tuple[int, str], int], length: int, n: int) -> None:
+        self.lines = {key: deque([np.zeros((n, w), np.float32)] * length, maxlen=length)
+                      for key, w in widths.items()}
+
+    def send(self, key: tuple[int, str], value: np.ndarray) -> None:
+        self.lines[key].append(value)
+
+    def sent(self, key: tuple[int, str], delay: int = 0) -> np.ndarray:
+        """What ``key`` sent ``delay`` steps before its latest value."""
+        return self.lines[key][-1 - delay]
+
+
+class Port:
+    """All synapses into one population, evaluated with as few exact matrix products as possible.
+
+    Lava runs one ``Dense`` per synapse, each with its own floor shift.  For
+    synapses with ``weight_exp >= 0`` the shift is exact, so synapses that share
+    weights, exponent and source part are evaluated once on the sum of their
+    (delayed) source values.  Synapses with a negative exponent read their own
+    source.  Blocks that read the same input share one matrix product, split
+    by columns before shifting, so every block keeps its own accumulator.
+    """
+
+    def __init__(self, synapses: Iterable[Synapse], size: int, value_bound: Callable[[int], int]) -> None:
+        synapses = list(synapses)
+        for syn in synapses:
+            bound = int(np.abs(syn.weights).sum(axis=1).max(initial=0)) * value_bound(syn.source)
+            if bound >= 1 << fx.ACCUMULATOR_BITS:
+                raise S5RFError(f"synapse from stage {syn.source}: accumulations up to {bound} overflow Lava's "
+                                f"32-bit accumulator; quantize with smaller weights or payloads")
+        self.size = size
+        merged: dict[tuple, list[Synapse]] = {}
+        for syn in synapses:
+            key = (syn.weight_exp, syn.part, syn.weights.tobytes()) if syn.weight_exp >= 0 else (id(syn),)
+            merged.setdefault(key, []).append(syn)
+        feeds: dict[tuple, list[Synapse]] = {}
+        for members in merged.values():
+            feed = (tuple(sorted((m.source, m.delay) for m in members)), members[0].part)
+            feeds.setdefault(feed, []).append(members[0])
+        self.products = []
+        for (feed, part), blocks in feeds.items():
+            stacked = np.concatenate([b.weights for b in blocks])
+            bound = int(np.abs(stacked).sum(axis=1).max()) * sum(value_bound(src) for src, _ in feed)
+            dtype = np.float32 if bound < 2**24 else np.float64 if bound < 2**53 else np.int64
+            self.products.append((feed, part, stacked.T.astype(dtype), [b.weight_exp for b in blocks]))
+
+    def inputs(self, lines: DelayLines, n: int) -> np.ndarray:
+        """The summed synaptic input of the population at this step."""
+        out = np.zeros((n, self.size), np.int64)
+        for feed, part, w_t, exps in self.products:
+            x = sum(lines.sent((src, part), delay) for src, delay in feed)
+            acc = (x.astype(w_t.dtype) @ w_t).astype(np.int64)
+            for j, exp in enumerate(exps):
+                out += fx.dense_output(acc[:, j * self.size:(j + 1) * self.size], exp)
+        return out
+
+
+def history_length(synapses: Iterable[Synapse]) -> int:
+    """Delay-line length that serves every synapse: one more than the largest extra delay."""
+    return max((syn.delay for syn in synapses), default=0) + 1
+
+
+def run_steps(ports: list[Port], lines: DelayLines, steps: int, n: int,
+              step: Callable[[int, list[np.ndarray]], dict[tuple[int, str], np.ndarray]]) -> None:
+    """The time loop: at each of ``steps`` pipeline steps every port reads the delay lines, then
+    ``step(p, inputs)`` updates the populations and returns what each source sends, which joins the lines."""
+    for p in range(steps):
+        inputs = [port.inputs(lines, n) for port in ports]
+        for key, value in step(p, inputs).items():
+            lines.send(key, value)
+
+
+def _merge(values: list):
+    first = values[0]
+    if first is None:
+        return None
+    if isinstance(first, np.ndarray):
+        return np.concatenate(values)
+    if isinstance(first, list):
+        return [np.concatenate(v) for v in zip(*values, strict=True)]
+    if all(isinstance(v, int) for v in first.values()):
+        return {k: sum(v[k] for v in values) for k in first}
+    return {k: np.concatenate([v[k] for v in values]) for k in first}
+
+
+def run_batched(run_batch: Callable[[np.ndarray], FixedRun], inputs: np.ndarray, batch_size: int,
+                progress: Callable | None = None) -> FixedRun:
+    """Run ``inputs`` in batches of ``batch_size`` samples and merge the results in sample order
+    (traces concatenated, saturation counts summed)."""
+    starts = range(0, inputs.shape[0], batch_size)
+    parts = [run_batch(inputs[s:s + batch_size]) for s in (progress(starts) if progress else starts)]
+    return FixedRun(**{f.name: _merge([getattr(p, f.name) for p in parts]) for f in fields(FixedRun)})
