@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.13.0
 LAVA_SPEC ?= lava-nc==0.10.0
 LAVA_DL_SPEC ?= lava-dl==0.6.0
 
-.PHONY: demo test fuzz lint bench clean
+.PHONY: demo test test-fast fuzz lint bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/pytest
+
+# The edit loop: everything but Lava runs, fuzzing and slow tests (make test runs them all).
+test-fast: $(STAMP)
+	$(VENV)/bin/pytest -m "not lava and not fuzz and not slow"
 
 # The long fuzzing budget (CI runs the same tests with a short one inside `make test`).
 fuzz: $(STAMP)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import click
 
-from s5rf_deploy.cli.common import emit, progress_bar
+from s5rf_deploy.cli.common import emit, progress_bar, warn
 
 
 def _table(result: dict) -> str:
@@ -42,7 +44,9 @@ def _table(result: dict) -> str:
 @click.option("--dt", type=float, help="Sampling period for NIR graphs without dt metadata.")
 @click.option("--profile", help="Quantize for this profile (default loihi2; not with --fxp).")
 @click.option("--fxp", "fxp_path", type=click.Path(dir_okay=False), help="Use this fixed-point artifact instead.")
-@click.option("--calibrate", type=click.Path(dir_okay=False), help=".npz whose inputs choose the state scales.")
+@click.option("--calibrate", type=click.Path(dir_okay=False),
+              help=".npz whose inputs choose the scales when quantizing now (default: the first 256 samples of "
+                   "--input).")
 @click.option("--samples", type=click.IntRange(min=1), help="Only the first N samples.")
 @click.option("--lava", "lava_samples", type=click.IntRange(min=1),
               help="Also run Lava fixed point on the first N samples and check it bit for bit (exit 1 if not).")
@@ -86,7 +90,8 @@ def compare(ctx: click.Context, model: str, input_path: str, labels: bool, confi
     classes = family_of(net).shapes(net)[2]
     if truth is not None and (truth.min() < 0 or truth.max() >= classes):
         raise S5RFError(f"{input_path}: labels must lie in [0, {classes}), the model has {classes} outputs")
-    fxp, what = fixed_point_for(net, fxp_path, profile or "loihi2", calibrate, dt)
+    fxp, what = fixed_point_for(net, fxp_path, profile or "loihi2", calibrate, dt, (input_path, data.inputs),
+                                partial(warn, ctx))
     progress = progress_bar(ctx, "compare")
     runs = runs_for(net, fxp, data.inputs, progress)
     result = {"model": str(model), "fixed_point": what, **metrics(runs, truth)}

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from s5rf_deploy.cli.common import POSITIVE, emit, output_options
+from s5rf_deploy.cli.common import POSITIVE, emit, output_options, warn
 
 
 @click.command("quantize")
@@ -54,8 +54,11 @@ def quantize(ctx: click.Context, model: str, profile: str, config: str | None, c
     check_fits(report, allow_overflow)
     family_of(net).save_fixed(fxp, output)
     table = quantization_text(report, prof.name)
+    for message in report.warnings:
+        warn(ctx, message)
     payload = {"output": output, "profile": prof.name, "layers": report.layers, "readout": report.readout,
-               "resources": report.resources, "calibration": report.calibration, "overflow": report.overflow}
+               "resources": report.resources, "calibration": report.calibration, "overflow": report.overflow,
+               "warnings": report.warnings}
     if report_path:
         with atomic_path(report_path) as tmp:
             tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")

@@ -6,7 +6,7 @@ Each step every population first reads what its synapses computed from
 earlier steps, then updates; its output joins the delay lines (Lava's timing:
 every synapse hop delivers one step later).  A family supplies only its
 compartment update (:func:`run_steps`); batching and merging are shared
-(:func:`run_batched`).
+(:class:`BatchedStepper`).
 
 Synaptic sums use floating-point BLAS where that is exact: every product and
 partial sum is an integer of magnitude at most ``sum_j |W_ij| * max|s_j|``,
@@ -143,10 +143,20 @@ def _merge(values: list):
     return {k: np.concatenate([v[k] for v in values]) for k in first}
 
 
-def run_batched(run_batch: Callable[[np.ndarray], FixedRun], inputs: np.ndarray, batch_size: int,
-                progress: Callable | None = None) -> FixedRun:
-    """Run ``inputs`` in batches of ``batch_size`` samples and merge the results in sample order
-    (traces concatenated, saturation counts summed)."""
-    starts = range(0, inputs.shape[0], batch_size)
-    parts = [run_batch(inputs[s:s + batch_size]) for s in (progress(starts) if progress else starts)]
-    return FixedRun(**{f.name: _merge([getattr(p, f.name) for p in parts]) for f in fields(FixedRun)})
+class BatchedStepper:
+    """A bit-accurate stepper: ``run`` checks the inputs, runs them in batches through ``run_batch`` (the
+    family's time loop) and merges the results in sample order (traces concatenated, saturation summed)."""
+
+    input_dim: int
+
+    def run_batch(self, inputs: np.ndarray, record: set[str]) -> FixedRun:
+        raise NotImplementedError
+
+    def run(self, inputs: np.ndarray, record: Iterable[str] = (), batch_size: int = 256,
+            progress: Callable | None = None) -> FixedRun:
+        """Run ``inputs`` (N, T, H) of 0/1 spikes; ``record`` may hold "spikes" and "states"."""
+        inputs = check_spike_inputs(np.asarray(inputs), self.input_dim)
+        record = set(record)
+        starts = range(0, inputs.shape[0], batch_size)
+        parts = [self.run_batch(inputs[s:s + batch_size], record) for s in (progress(starts) if progress else starts)]
+        return FixedRun(**{f.name: _merge([getattr(p, f.name) for p in parts]) for f in fields(FixedRun)})

@@ -10,20 +10,10 @@ stage has handled every exact step.  Traces are aligned to exact time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-
 import numpy as np
 
 from s5rf_deploy.fixed import arithmetic as fx
-from s5rf_deploy.fixed.engine import (
-    DelayLines,
-    FixedRun,
-    Port,
-    check_spike_inputs,
-    history_length,
-    run_batched,
-    run_steps,
-)
+from s5rf_deploy.fixed.engine import BatchedStepper, DelayLines, FixedRun, Port, history_length, run_steps
 from s5rf_deploy.fixed.synapse import INPUT
 from s5rf_deploy.graphs.artifact import BIAS, LifGraph
 from s5rf_deploy.graphs.layout import INPUT_OFFSET
@@ -64,24 +54,18 @@ def readout_of(net: LifGraph, spikes: list[np.ndarray], v_final: list[np.ndarray
     return np.concatenate(parts, axis=-1)
 
 
-class GraphStepper:
+class GraphStepper(BatchedStepper):
     """Runs a fixed-point :class:`LifGraph` on batches of binary spike trains."""
 
     def __init__(self, net: LifGraph) -> None:
         if net.precision != "fixed":
             raise ValueError("the stepper runs fixed-point graphs")
         self.net = net
+        self.input_dim = net.input_dim
         self.ports = [Port(st.inputs, st.size, lambda source: 1) for st in net.stages]
         self.history_length = history_length(s for st in net.stages for s in st.inputs)
 
-    def run(self, inputs: np.ndarray, record: Iterable[str] = (), batch_size: int = 256,
-            progress: Callable | None = None) -> FixedRun:
-        """Run ``inputs`` (N, T, H) of 0/1 spikes; ``record`` may hold "spikes" and "states"."""
-        inputs = check_spike_inputs(np.asarray(inputs), self.net.input_dim)
-        record = set(record)
-        return run_batched(lambda u: self._run_batch(u, record), inputs, batch_size, progress)
-
-    def _run_batch(self, u_in: np.ndarray, record: set[str]) -> FixedRun:
+    def run_batch(self, u_in: np.ndarray, record: set[str]) -> FixedRun:
         net = self.net
         n, steps, _ = u_in.shape
         total = steps + net.latency

@@ -11,20 +11,10 @@ terms as the float model.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-
 import numpy as np
 
 from s5rf_deploy.fixed import arithmetic as fx
-from s5rf_deploy.fixed.engine import (
-    DelayLines,
-    FixedRun,
-    Port,
-    check_spike_inputs,
-    history_length,
-    run_batched,
-    run_steps,
-)
+from s5rf_deploy.fixed.engine import BatchedStepper, DelayLines, FixedRun, Port, history_length, run_steps
 from s5rf_deploy.fixed.synapse import INPUT
 from s5rf_deploy.s5rf.artifact import FxpNetwork
 
@@ -45,11 +35,12 @@ def sent_parts(net: FxpNetwork) -> dict[tuple[int, str], int]:
     return keys
 
 
-class Stepper:
+class Stepper(BatchedStepper):
     """Runs an :class:`FxpNetwork` on batches of binary spike trains."""
 
     def __init__(self, net: FxpNetwork) -> None:
         self.net = net
+        self.input_dim = net.input_dim
 
         def bound(source: int) -> int:
             return _value_bound(net, source)
@@ -61,14 +52,7 @@ class Stepper:
         self.decay_bits = net.profile.decay["bits"]
         self.rounding = net.profile.decay["rounding"]
 
-    def run(self, inputs: np.ndarray, record: Iterable[str] = (), batch_size: int = 256,
-            progress: Callable | None = None) -> FixedRun:
-        """Run ``inputs`` (N, T, H) of 0/1 spikes; ``record`` may hold "spikes" and "states"."""
-        inputs = check_spike_inputs(np.asarray(inputs), self.net.input_dim)
-        record = set(record)
-        return run_batched(lambda u: self._run_batch(u, record), inputs, batch_size, progress)
-
-    def _run_batch(self, u: np.ndarray, record: set[str]) -> FixedRun:
+    def run_batch(self, u: np.ndarray, record: set[str]) -> FixedRun:
         net = self.net
         n, steps, _ = u.shape
         lines = DelayLines(sent_parts(net), self.history_length, n)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from s5rf_deploy.errors import S5RFError
@@ -20,9 +22,11 @@ def calibration_inputs(path: str, width: int, samples: int = CALIBRATION_SAMPLES
 
 
 def fixed_point_for(net, fxp_path: str | None, profile: str, calibrate: str | None = None,
-                    dt: float | None = None):
-    """The artifact at ``fxp_path`` (checked against ``net``), else ``net`` quantized for ``profile``
-    (calibrated on the inputs of ``calibrate``).  Returns it and a description."""
+                    dt: float | None = None, own_inputs: tuple[str, np.ndarray] | None = None,
+                    warn: Callable[[str], None] | None = None):
+    """The artifact at ``fxp_path`` (checked against ``net``), else ``net`` quantized for ``profile``,
+    calibrated on the inputs of ``calibrate`` or else on the first samples of ``own_inputs`` (name, inputs).
+    Returns it and a description; the quantizer's warnings go to ``warn``."""
     from s5rf_deploy.hw_profiles import load_profile
     from s5rf_deploy.tasks.loading import load_any
 
@@ -33,6 +37,15 @@ def fixed_point_for(net, fxp_path: str | None, profile: str, calibrate: str | No
         check_matches(net, fxp, fxp_path)
         return fxp, f"artifact {fxp_path} ({fxp.profile.name})"
     prof = load_profile(profile)
-    calib = calibration_inputs(calibrate, net.input_dim) if calibrate else None
-    fxp, _ = quantize_network(net, prof, calib, dt=dt)
-    return fxp, f"quantized for {prof.name}" + (f", calibrated on {calibrate}" if calibrate else "")
+    if calibrate:
+        calib, what = calibration_inputs(calibrate, net.input_dim), f", calibrated on {calibrate}"
+    elif own_inputs is not None:
+        name, inputs = own_inputs
+        calib = np.asarray(inputs[:CALIBRATION_SAMPLES])
+        what = f", calibrated on the first {len(calib)} samples of {name} (--calibrate TRAIN.npz keeps them apart)"
+    else:
+        calib, what = None, ""
+    fxp, report = quantize_network(net, prof, calib, dt=dt)
+    for message in report.warnings if warn else ():
+        warn(message)
+    return fxp, f"quantized for {prof.name}{what}"

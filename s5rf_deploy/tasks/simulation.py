@@ -186,6 +186,8 @@ def simulate(net, inputs: np.ndarray, backend: str, precision: str, profile, rec
             net, report = quantize_network(net, profile, dt=dt)
             for problem in report.overflow:
                 warn(f"{problem} (quantized on the fly for {profile.name}; `quantize` checks this)")
+            for message in report.warnings:
+                warn(message)
         return simulate_fixed(net, inputs, record, batch_size, progress, backend)
     s5rf = family_of(net) is S5RF
     if backend == "lava":

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from cli_helpers import assert_bad_input, run
@@ -48,6 +49,7 @@ def test_metrics_on_hand_made_runs():
     assert m["output"]["top1_agreement"] == 0.5 and m["output"]["accuracy"] == {"float": 0.5, "fixed": 1.0}
 
 
+@pytest.mark.lava
 def test_compare_demo_model_writes_a_consistent_report(tmp_path):
     data = _data(tmp_path)
     fxp_path = tmp_path / "m.fxp"
