@@ -28,14 +28,19 @@ class QuantizationReport:
     resources: dict[str, Any] = field(default_factory=dict)
     calibration: dict[str, Any] = field(default_factory=dict)
     overflow: list[str] = field(default_factory=list)
+    digits: dict[str, Any] = field(default_factory=dict)  # weight digits chosen by result (``--digits auto``)
+    warnings: list[str] = field(default_factory=list)  # lossy choices, one line each: cause and fix
 
 
-def quantize_weights(values: np.ndarray, profile: HardwareProfile) -> tuple[np.ndarray, int]:
+def quantize_weights(values: np.ndarray, profile: HardwareProfile,
+                     exp_min: int | None = None) -> tuple[np.ndarray, int]:
     """Lava weight values ``W`` and exponent ``E`` with ``W 2^E ~= values`` (the largest maps to the top).
 
     Sign mode follows Lava's ``determine_sign_mode``: non-negative -> excitatory
     (0..2^b - 1), non-positive -> inhibitory, else mixed (even values in
-    [-2^b, 2^b - 2], Lava truncates one bit).  ``b`` = mantissa bits.
+    [-2^b, 2^b - 2], Lava truncates one bit).  ``b`` = mantissa bits.  ``E`` is
+    at least ``exp_min``: values too small for it round on that grid (possibly
+    to zero) rather than take an exponent the hardware lacks.
     """
     bits = profile.weights["mantissa_bits"]
     top = float(np.abs(values).max(initial=0.0))
@@ -44,6 +49,8 @@ def quantize_weights(values: np.ndarray, profile: HardwareProfile) -> tuple[np.n
     mixed = values.min() < 0 < values.max()
     wmax = (1 << bits) - 2 if mixed else (1 << bits) - 1
     exp = math.ceil(math.log2(top / wmax))
+    if exp_min is not None:
+        exp = max(exp, exp_min)
     scaled = values / 2.0**exp
     if mixed:
         w = 2 * np.clip(np.rint(scaled / 2), -(1 << (bits - 1)), (1 << (bits - 1)) - 1)
@@ -54,17 +61,20 @@ def quantize_weights(values: np.ndarray, profile: HardwareProfile) -> tuple[np.n
     return w.astype(np.int64), exp
 
 
-def weight_digits(values: np.ndarray, profile: HardwareProfile, digits: int) -> list[tuple[np.ndarray, int]]:
+def weight_digits(values: np.ndarray, profile: HardwareProfile, digits: int,
+                  exp_min: int | None = None) -> list[tuple[np.ndarray, int]]:
     """``values ~= sum_d W_d 2^E_d``: each digit quantizes what the previous ones left.
 
     Each digit is one more synapse between the same neurons (one more Dense in
     Lava) with its own exponent: ``digits`` = 2 gives ~14-bit weights for twice
-    the synaptic memory.  All-zero digits are dropped (at least one is kept).
+    the synaptic memory.  No ``E_d`` goes below ``exp_min`` (the lowest the
+    target can apply), so a later digit never claims a precision it cannot
+    deliver.  All-zero digits are dropped (at least one is kept).
     """
     out: list[tuple[np.ndarray, int]] = []
     rest = np.asarray(values, np.float64)
     for _ in range(digits):
-        w, e = quantize_weights(rest, profile)
+        w, e = quantize_weights(rest, profile, exp_min)
         if out and not np.any(w):
             break
         out.append((w, e))

@@ -11,6 +11,7 @@ handles exact step ``k`` at pipeline step ``k + o``; the input has offset 1.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,12 +21,23 @@ import numpy as np
 from s5rf_deploy import container
 from s5rf_deploy.errors import FormatError, S5RFError
 from s5rf_deploy.fixed import arithmetic as fx
-from s5rf_deploy.fixed.synapse import INPUT, Synapse, read_synapses, synapse_arrays, weights_fit
+from s5rf_deploy.fixed.synapse import (
+    INPUT,
+    Synapse,
+    as_tuple,
+    check_int,
+    check_positive,
+    check_synapse,
+    int_array,
+    read_synapses,
+    synapse_arrays,
+)
 from s5rf_deploy.hw_profiles import HardwareProfile, profile_from_dict
 
 KIND = "s5rf-fxp-graph"
 VERSION = 1
 BIAS = -2  # synapse source index of the bias lines
+UNSAVED = "<unsaved graph>"  # how validation before saving names the graph
 
 
 @dataclass(frozen=True)
@@ -84,9 +96,11 @@ class LifGraph:
 
 
 def save_lif_graph(net: LifGraph, path: str | os.PathLike) -> None:
-    """Write the artifact atomically (fixed-point graphs: the artifact holds integers)."""
+    """Validate the graph (as :func:`load_lif_graph` will), then write the artifact atomically (fixed-point
+    graphs: the artifact holds integers)."""
     if net.precision != "fixed":
         raise S5RFError("only fixed-point graphs are written as artifacts (the float layout comes from the .nir)")
+    validate_lif_graph(net, UNSAVED)
     arrays: dict[str, np.ndarray] = {}
     stages = []
     for k, st in enumerate(net.stages):
@@ -103,19 +117,20 @@ def save_lif_graph(net: LifGraph, path: str | os.PathLike) -> None:
 
 
 def load_lif_graph(path: str | os.PathLike) -> LifGraph:
-    """Read an artifact written by :func:`save_lif_graph`; name any problem in one line."""
+    """Read an artifact written by :func:`save_lif_graph`; name any problem in one line.
+
+    Stored values keep their JSON types here: :func:`validate_lif_graph` checks them.
+    """
     meta, arrays = container.load(path, KIND, VERSION)
     try:
         stages = []
         for k, s in enumerate(meta["stages"]):
             syns = read_synapses(f"stage{k}.in", s["inputs"], arrays)
-            stages.append(LifStage(str(s["node"]), arrays[f"stage{k}.neurons"].astype(np.int64), s["du"], s["dv"],
-                                   s["vth"], bool(s["spiking"]), int(s["offset"]), syns,
-                                   arrays[f"stage{k}.scale"].astype(np.float64)))
-        net = LifGraph(int(meta["input_dim"]), tuple(stages), tuple(int(b) for b in meta["bias_starts"]),
-                       tuple(meta["outputs"]), {str(k): int(v) for k, v in meta["node_sizes"].items()},
-                       profile_from_dict(meta["profile"], f"{path} (embedded profile)"), str(meta["precision"]),
-                       float(meta["dt"]), meta.get("provenance", {}))
+            stages.append(LifStage(s["node"], int_array(arrays, f"stage{k}.neurons"), s["du"], s["dv"], s["vth"],
+                                   s["spiking"], s["offset"], syns, arrays[f"stage{k}.scale"]))
+        net = LifGraph(meta["input_dim"], tuple(stages), as_tuple(meta["bias_starts"]), as_tuple(meta["outputs"]),
+                       meta["node_sizes"], profile_from_dict(meta["profile"], f"{path} (embedded profile)"),
+                       meta["precision"], meta["dt"], meta.get("provenance", {}))
     except (KeyError, TypeError, ValueError) as exc:
         raise FormatError(f"{path}: incomplete fixed-point graph ({type(exc).__name__}: {exc})") from None
     validate_lif_graph(net, str(path))
@@ -123,27 +138,78 @@ def load_lif_graph(path: str | os.PathLike) -> LifGraph:
 
 
 def validate_lif_graph(net: LifGraph, source: str) -> None:
-    """Shapes, sources, and (fixed point) that every integer fits Lava's LIF and Dense."""
-    if net.precision not in ("fixed", "float"):
-        raise FormatError(f"{source}: unknown precision {net.precision!r}")
+    """Check every field the stepper and the Lava builder rely on; raise a one-line :class:`FormatError`
+    naming ``source`` and the field.
+
+    Types, shapes and dtypes; nodes, outputs and bias lines; each stage's neurons, scales, Lava LIF integers
+    and offset, each node's neurons covered exactly once by its stages (all spiking or all voltage, one offset);
+    synapses from the input, the bias lines or spiking stages (voltage stages never drive others) within the
+    profile's weights, exponents and delays.
+    """
+    if net.precision != "fixed":
+        raise FormatError(f"{source}: precision {net.precision!r}: artifacts hold fixed-point graphs only")
+    check_int(net.input_dim, 0, None, "input_dim", source)
+    check_positive(net.dt, "dt", source)
+    if not isinstance(net.provenance, dict):
+        raise FormatError(f"{source}: provenance is not a mapping")
+    if not isinstance(net.node_sizes, dict):
+        raise FormatError(f"{source}: node_sizes is not a mapping of node names to sizes")
+    for node, size in net.node_sizes.items():
+        check_int(size, 1, None, f"node_sizes[{node!r}]", source)
+    if not (isinstance(net.outputs, tuple) and net.outputs):
+        raise FormatError(f"{source}: outputs {net.outputs!r} is not a non-empty list of nodes")
     for out in net.outputs:
-        if out not in net.node_sizes or not net.node_stages(out):
-            raise FormatError(f"{source}: output node {out!r} has no stages")
+        if not (isinstance(out, str) and out in net.node_sizes):
+            raise FormatError(f"{source}: output node {out!r} is not one of the nodes in node_sizes")
+    if not isinstance(net.bias_starts, tuple):
+        raise FormatError(f"{source}: bias_starts {net.bias_starts!r} is not a list of steps")
+    for j, start in enumerate(net.bias_starts):
+        check_int(start, 1, None, f"bias_starts[{j}]", source)
+    for k in range(len(net.stages)):
+        _check_stage(net, k, source)
+    _check_coverage(net, source)
+    sends = {INPUT: (net.input_dim, ("spikes",)), BIAS: (len(net.bias_starts), ("spikes",))}
+    sends |= {k: (st.size, ("spikes",)) for k, st in enumerate(net.stages) if st.spiking}
     for k, st in enumerate(net.stages):
-        if st.scale.shape != st.neurons.shape or st.offset < 0:
-            raise FormatError(f"{source}: stage {k} has inconsistent neurons, scales or offset")
-        decay_max = (1 << fx.LIF_DECAY_BITS) - 1
-        vth_bits = net.profile.readout["threshold_mantissa_bits"]
-        if net.precision == "fixed" and not (0 <= st.du <= decay_max and 0 <= st.dv <= decay_max
-                                             and 0 <= st.vth < 1 << vth_bits):
-            raise FormatError(f"{source}: stage {k} du/dv/vth outside Lava's {fx.LIF_DECAY_BITS}/"
-                              f"{fx.LIF_DECAY_BITS}/{vth_bits}-bit ranges")
-        for syn in st.inputs:
-            if syn.source not in (INPUT, BIAS) and not 0 <= syn.source < len(net.stages):
-                raise FormatError(f"{source}: stage {k} has a synapse from unknown stage {syn.source}")
-            if syn.weights.shape != (st.size, net.source_width(syn.source)):
-                raise FormatError(f"{source}: stage {k} synapse from {syn.source} has shape {syn.weights.shape}")
-            if net.precision == "fixed" and not weights_fit(syn.weights):
-                raise FormatError(f"{source}: stage {k} synapse weights exceed 8 bits")
-            if syn.delay < 0:
-                raise FormatError(f"{source}: stage {k} synapse has a negative delay")
+        for j, syn in enumerate(st.inputs):
+            check_synapse(syn, f"stage {k}", f"stage{k}.in.{j}", st.size, sends,
+                          "the network input, the bias lines or a spiking stage", net.profile, source)
+
+
+def _check_stage(net: LifGraph, k: int, source: str) -> None:
+    """A stage's node, neurons, scales, Lava LIF integers, kind and offset."""
+    st = net.stages[k]
+    if not (isinstance(st.node, str) and st.node in net.node_sizes):
+        raise FormatError(f"{source}: stage {k} node {st.node!r} is not one of the nodes in node_sizes")
+    neurons = st.neurons
+    if not (isinstance(neurons, np.ndarray) and neurons.dtype.kind in "iu" and neurons.ndim == 1 and neurons.size):
+        raise FormatError(f"{source}: stage {k} neurons (stage{k}.neurons) are not a non-empty 1-D integer array")
+    if neurons.min() < 0 or neurons.max() >= net.node_sizes[st.node]:
+        raise FormatError(f"{source}: stage {k} neurons (stage{k}.neurons) outside node {st.node!r}'s "
+                          f"0..{net.node_sizes[st.node] - 1}")
+    scale = st.scale
+    if not (isinstance(scale, np.ndarray) and scale.dtype.kind == "f" and scale.shape == neurons.shape
+            and np.all(np.isfinite(scale)) and np.all(scale > 0)):
+        raise FormatError(f"{source}: stage {k} scale (stage{k}.scale) is not one positive finite float per neuron")
+    decay_max = (1 << fx.LIF_DECAY_BITS) - 1
+    for name, value, high in (("du", st.du, decay_max), ("dv", st.dv, decay_max),
+                              ("vth", st.vth, (1 << net.profile.readout["threshold_mantissa_bits"]) - 1)):
+        if not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+                and float(value).is_integer() and 0 <= value <= high):
+            raise FormatError(f"{source}: stage {k} {name} {value!r} is not an integer in Lava's range 0..{high}")
+    if not isinstance(st.spiking, bool):
+        raise FormatError(f"{source}: stage {k} spiking {st.spiking!r} is not true or false")
+    check_int(st.offset, 1, None, f"stage {k} offset", source)
+
+
+def _check_coverage(net: LifGraph, source: str) -> None:
+    """Each node's neurons covered exactly once by its stages, which agree on spiking and offset."""
+    for node, size in net.node_sizes.items():
+        stages = [net.stages[k] for k in net.node_stages(node)]
+        counts = np.bincount(np.concatenate([st.neurons for st in stages] or [np.zeros(0, np.int64)]),
+                             minlength=size)
+        if np.any(counts != 1):
+            i = int(np.argmax(counts != 1))
+            raise FormatError(f"{source}: node {node!r} neuron {i} is in {counts[i]} stages' neurons, not exactly one")
+        if len({(st.spiking, st.offset) for st in stages}) != 1:
+            raise FormatError(f"{source}: node {node!r} has stages that differ in spiking or offset")

@@ -7,16 +7,21 @@ Per population (docs/fixed-point.md, "Standard NIR graphs"):
   different stages (Lava's are per process);
 - spiking neurons: one threshold ``vth << 6 = state_max / headroom`` per stage,
   each neuron scaled by ``S_i = (vth << 6) / theta_i`` so that every per-neuron
-  threshold is met exactly;
-- voltage outputs (LI, I): a power-of-two scale from the worst case over
-  ``max_steps`` steps, so that ``v`` (the running sum) stays below ``vth``;
+  threshold is met exactly (headroom: the profile's default, or from the
+  voltages calibration inputs reach);
+- voltage outputs (LI, I): one scale ``S`` for all of them (the Output's argmax
+  compares them) that keeps the running sum ``v`` of ``u`` below ``vth << 6``:
+  from the bound of the leaky integrator over ``max_steps`` steps, or from the
+  peaks the exact simulator reaches on calibration inputs;
 - taps: ``sum_d W_d 2^E_d ~= S_i w_ij / 2^6`` with :func:`weight_digits`, one
-  synapse per digit and source (Lava shifts ``a_in`` left by 6).
+  synapse per digit and source (Lava shifts ``a_in`` left by 6), exponents
+  within the profile's range, no digit after one finer than ``2^-1`` (each
+  ``Dense`` floors its output to an integer, so it would add more error than
+  precision).
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -25,7 +30,7 @@ from s5rf_deploy.errors import S5RFError
 from s5rf_deploy.fixed import arithmetic as fx
 from s5rf_deploy.fixed.resources import resource_table
 from s5rf_deploy.fixed.synapse import INPUT, Synapse
-from s5rf_deploy.fixed.weights import QuantizationReport, weight_digits
+from s5rf_deploy.fixed.weights import CALIBRATION_MARGIN, QuantizationReport, weight_digits
 from s5rf_deploy.graphs.artifact import BIAS, LifGraph, LifStage
 from s5rf_deploy.graphs.layout import BIAS_SOURCE, INPUT_SOURCE, LoweredGraph, Population, Tap, lower
 from s5rf_deploy.graphs.network import GraphNetwork
@@ -33,6 +38,9 @@ from s5rf_deploy.hw_profiles import HardwareProfile
 
 LIF_UNITY = 1 << fx.LIF_DECAY_BITS
 LIF_INPUT_SHIFT = fx.LIF_INPUT_SHIFT
+DIGIT_EXPONENT_MIN = -1  # weight digits end after one with a smaller exponent (see _digits)
+LEVELS_MIN = 32  # voltage outputs: warn when the largest input is fewer steps of Lava's input quantum
+CALIBRATION_BATCH = 64  # samples per exact-simulator run while calibrating (bounds the recorded traces)
 
 
 def _groups(keys: list[tuple]) -> list[np.ndarray]:
@@ -48,37 +56,97 @@ def _input_bound(pop: Population) -> np.ndarray:
     return sum((np.abs(t.weights).sum(axis=1) for t in pop.taps), np.zeros(pop.size))
 
 
-def _scales(pop: Population, profile: HardwareProfile, vth_m: int, max_steps: int) -> tuple[np.ndarray, int]:
-    """State units per float unit per neuron, and the threshold mantissa.
+def _lava_decays(pop: Population) -> tuple[np.ndarray, np.ndarray]:
+    """Lava's ``du``, ``dv`` per neuron (12 bits; u keeps ``(4096 - du - ds_offset) / 4096``)."""
+    du = np.clip(LIF_UNITY - fx.LIF_DS_OFFSET - np.rint(pop.beta * LIF_UNITY), 0, LIF_UNITY - 1)
+    dv = np.clip(LIF_UNITY - fx.LIF_DM_OFFSET - np.rint(pop.alpha * LIF_UNITY), 0, LIF_UNITY - 1)
+    return du, dv
 
-    Spiking: the largest ``vth`` up to ``vth_m`` (halving it) for which the worst
-    case of ``u`` (every input spiking on every step) still fits the state.
-    """
+
+def _u_retention(pop: Population) -> np.ndarray:
+    """Per-step retention of u: the larger of the float one and Lava's."""
+    return np.maximum(pop.beta, (LIF_UNITY - fx.LIF_DS_OFFSET - _lava_decays(pop)[0]) / LIF_UNITY)
+
+
+def _running_sum_bound(retention: np.ndarray, steps: int) -> np.ndarray:
+    """Largest ``sum_{k<steps} |u_k|`` per unit of input bound, for ``u_k = b u_{k-1} + a_k``, ``|a_k| <= 1``."""
+    u, total = np.zeros_like(retention), np.zeros_like(retention)
+    for _ in range(steps):
+        u = retention * u + 1
+        total += u
+    return total
+
+
+def calibration_peaks(net: GraphNetwork, low: LoweredGraph, inputs: np.ndarray) -> dict[str, float]:
+    """Largest |value| each population's Lava state must hold on ``inputs`` (N, T, H), in float units,
+    from the exact simulator: spiking nodes |v - v_reset| (Lava's shifted v), relative to the threshold;
+    voltage outputs the larger of |state| (Lava's u) and |running sum| (Lava's v)."""
+    from s5rf_deploy.graphs.exact_sim import GraphSimulator
+
+    sim = GraphSimulator(net, low.dt)
+    pops = {p.name: p for p in low.populations}
+    peaks = dict.fromkeys(pops, 0.0)
+    for start in range(0, len(inputs), CALIBRATION_BATCH):
+        run = sim.run(np.asarray(inputs[start:start + CALIBRATION_BATCH], np.float64), tuple(pops))
+        for name, pop in pops.items():
+            v = run[f"v_{name}"]
+            if pop.spiking:
+                shifted = v - np.asarray(net.nodes[name].v_reset, np.float64).ravel()
+                peak = float((np.abs(shifted) / pop.threshold).max(initial=0.0))
+            else:
+                peak = float(max(np.abs(v).max(initial=0.0), np.abs(np.cumsum(v, axis=1)).max(initial=0.0)))
+            peaks[name] = max(peaks[name], peak)
+    return peaks
+
+
+def _spiking_scales(pop: Population, profile: HardwareProfile, vth_m: int,
+                    max_steps: int) -> tuple[np.ndarray, int]:
+    """State units per float unit per neuron, and the threshold mantissa: the largest ``vth`` up to ``vth_m``
+    (halving it) for which the worst case of ``u`` (every input spiking on every step) still fits the state."""
+    if np.any(pop.threshold <= 0):
+        raise S5RFError(f"node {pop.name!r}: threshold at or below the reset level; such a neuron fires on "
+                        f"every step and has no Lava LIF mapping")
     u_max = _input_bound(pop) * np.where(pop.beta < 1, 1 / np.maximum(1 - pop.beta, 1e-300), max_steps)
-    if pop.spiking:
-        if np.any(pop.threshold <= 0):
-            raise S5RFError(f"node {pop.name!r}: threshold at or below the reset level; such a neuron fires on "
-                            f"every step and has no Lava LIF mapping")
-        while vth_m > 1 and float(((vth_m << LIF_INPUT_SHIFT) / pop.threshold * u_max).max()) > profile.state_max:
-            vth_m >>= 1
-        return (vth_m << LIF_INPUT_SHIFT) / pop.threshold, vth_m
-    largest = float((u_max * max_steps).max(initial=0.0))
-    limit = min(vth_m << LIF_INPUT_SHIFT, profile.state_max)
-    return np.full(pop.size, 2.0 ** math.floor(math.log2(limit / largest)) if largest > 0 else 1.0), vth_m
+    while vth_m > 1 and float(((vth_m << LIF_INPUT_SHIFT) / pop.threshold * u_max).max()) > profile.state_max:
+        vth_m >>= 1
+    return (vth_m << LIF_INPUT_SHIFT) / pop.threshold, vth_m
 
 
-def _skeletons(low: LoweredGraph, profile: HardwareProfile, fixed: bool, max_steps: int) -> list[LifStage]:
-    """Stages without synapses: decays, thresholds and scales, neurons grouped by them."""
+def _voltage_scale(low: LoweredGraph, limit: int, max_steps: int,
+                   peaks: dict[str, float] | None) -> tuple[float, str]:
+    """One scale for all voltage outputs: their largest running sum (the bound of the leaky integrator over
+    ``max_steps`` steps, or the calibrated peak with margin) maps to ``limit``; and where it came from."""
+    voltage = [p for p in low.populations if not p.spiking]
+    if peaks is not None:
+        largest = CALIBRATION_MARGIN * max((peaks[p.name] for p in voltage), default=0.0)
+        basis = "calibration"
+    else:
+        largest = max((float((_input_bound(p) * _running_sum_bound(_u_retention(p), max_steps)).max(initial=0.0))
+                       for p in voltage), default=0.0)
+        basis = f"worst case over {max_steps} steps"
+    return (limit / largest if largest > 0 else 1.0), basis
+
+
+def _skeletons(low: LoweredGraph, profile: HardwareProfile, fixed: bool, max_steps: int,
+               peaks: dict[str, float] | None) -> tuple[list[LifStage], str]:
+    """Stages without synapses: decays, thresholds and scales, neurons grouped by them; and the basis of the
+    voltage outputs' scale."""
     vth_bits = profile.readout["threshold_mantissa_bits"]
     vth_top = (1 << vth_bits) - 1
-    vth_m = min(vth_top, int(profile.state_max / profile.state["default_headroom"]) >> LIF_INPUT_SHIFT)
+    default_headroom = profile.state["default_headroom"]
+    limit = min(vth_top << LIF_INPUT_SHIFT, profile.state_max)  # a voltage stage's v above vth << 6 would reset
+    v_scale, basis = _voltage_scale(low, limit, max_steps, peaks) if fixed else (1.0, "float")
     stages = []
     for pop in low.populations:
         if fixed:
-            du = np.clip(LIF_UNITY - fx.LIF_DS_OFFSET - np.rint(pop.beta * LIF_UNITY), 0, LIF_UNITY - 1)
-            dv = np.clip(LIF_UNITY - fx.LIF_DM_OFFSET - np.rint(pop.alpha * LIF_UNITY), 0, LIF_UNITY - 1)
-            scale, stage_vth = _scales(pop, profile, vth_m, max_steps)
-            vth = np.full(pop.size, float(stage_vth if pop.spiking else vth_top))
+            du, dv = _lava_decays(pop)
+            if pop.spiking:
+                headroom = CALIBRATION_MARGIN * max(peaks[pop.name], 1.0) if peaks is not None else default_headroom
+                vth_m = min(vth_top, int(profile.state_max / headroom) >> LIF_INPUT_SHIFT)
+                scale, stage_vth = _spiking_scales(pop, profile, vth_m, max_steps)
+            else:
+                scale, stage_vth = np.full(pop.size, v_scale), vth_top
+            vth = np.full(pop.size, float(stage_vth))
         else:
             du, dv, scale = 1 - pop.beta, 1 - pop.alpha, np.ones(pop.size)
             vth = pop.threshold if pop.spiking else np.full(pop.size, np.finfo(np.float64).max)
@@ -86,12 +154,31 @@ def _skeletons(low: LoweredGraph, profile: HardwareProfile, fixed: bool, max_ste
             i = members[0]
             stages.append(LifStage(pop.name, members, float(du[i]), float(dv[i]), float(vth[i]), pop.spiking,
                                    pop.offset, (), scale[members]))
-    return stages
+    return stages, basis
+
+
+def _digits(values: np.ndarray, profile: HardwareProfile, digits: int) -> list[tuple[np.ndarray, int]]:
+    """:func:`weight_digits` for Lava's ``Dense``, which floors each synapse's output to an integer: exponents
+    no lower than the profile's minimum, and no digit after one with an exponent below
+    :data:`DIGIT_EXPONENT_MIN` (that one's rounding, at most a quarter of the integer per weight, costs less
+    than the floor error of one more synapse)."""
+    out: list[tuple[np.ndarray, int]] = []
+    for w, e in weight_digits(values, profile, digits, profile.weights["exponent_min"]):
+        out.append((w, e))
+        if e < DIGIT_EXPONENT_MIN:
+            break
+    return out
 
 
 def lif_graph(net: GraphNetwork, profile: HardwareProfile, precision: str = "fixed", dt: float | None = None,
-              digits: int = 2, max_steps: int = 1000) -> tuple[LifGraph, QuantizationReport]:
-    """Lay ``net`` out on Lava LIF stages: quantized for ``profile``, or float (``precision`` "float")."""
+              digits: int = 2, max_steps: int = 1000,
+              calibration: np.ndarray | None = None) -> tuple[LifGraph, QuantizationReport]:
+    """Lay ``net`` out on Lava LIF stages: quantized for ``profile``, or float (``precision`` "float").
+
+    Fixed point: ``calibration`` inputs (N, T, H) of 0/1 spikes choose the voltage outputs' scale and the
+    spiking populations' headroom from the peaks the exact simulator reaches on them (with
+    :data:`CALIBRATION_MARGIN`); without them the voltage outputs hold ``max_steps`` steps of the worst case.
+    """
     if digits < 1:
         raise S5RFError("weight digits must be at least 1")
     low = lower(net, dt)
@@ -103,26 +190,36 @@ def lif_graph(net: GraphNetwork, profile: HardwareProfile, precision: str = "fix
             if tap.delay > max_delay:
                 raise S5RFError(f"node {pop.name!r}: an input from {tap.source!r} needs {tap.delay} steps of synaptic "
                                 f"delay, the profile allows {max_delay}")
+    peaks = calibration_peaks(net, low, calibration) if fixed and calibration is not None else None
+    calibrated = {"samples": len(calibration), "steps": int(np.shape(calibration)[1])} if peaks is not None else {}
+    if peaks is not None:
+        report.calibration = {**calibrated, "margin": CALIBRATION_MARGIN, "peaks": peaks}
     lines = sorted({p.offset + t.lag for p in low.populations for t in p.taps if t.source == BIAS_SOURCE})
-    skeletons = _skeletons(low, profile, fixed, max_steps)
+    skeletons, basis = _skeletons(low, profile, fixed, max_steps, peaks)
     wlo, whi = profile.weights["exponent_min"], profile.weights["exponent_max"]
-    stages = []
+    one_digit = 2.0 ** (1 - profile.weights["mantissa_bits"])  # relative precision of one 8-bit digit
+    stages, levels = [], {}
     for pop in low.populations:
         entry: dict[str, Any] = {"node": pop.name, "neurons": pop.size, "offset": pop.offset, "stages": []}
         for sk in (s for s in skeletons if s.node == pop.name):
-            syns, errors = [], []
+            syns, errors, largest = [], [], 0.0
             for tap in pop.taps:
                 target = tap.weights[sk.neurons] * (sk.scale[:, None] / 2**LIF_INPUT_SHIFT if fixed else 1.0)
                 for source, weights in _tap_sources(tap, pop, target, lines, skeletons):
-                    parts = weight_digits(weights, profile, digits) if fixed else [(weights, 0)]
+                    parts = _digits(weights, profile, digits) if fixed else [(weights, 0)]
                     for w, e in parts:
                         if fixed and e > whi:
                             report.overflow.append(f"node {pop.name!r}: weight exponent {e} exceeds the profile's "
                                                    f"{whi}")
-                        syns.append(Synapse(source, w, int(np.clip(e, wlo, whi)) if fixed else 0, tap.delay))
+                        syns.append(Synapse(source, w, int(min(e, whi)) if fixed else 0, tap.delay))
                     got = sum(s.weights * 2.0**s.weight_exp for s in syns[-len(parts):])
-                    errors.append(float(np.abs(got - weights).max(initial=0.0)
-                                        / max(np.abs(weights).max(initial=0.0), 1e-300)))
+                    top = float(np.abs(weights).max(initial=0.0))
+                    errors.append(float(np.abs(got - weights).max(initial=0.0)) / max(top, 1e-300))
+                    largest = max(largest, top)
+                    if pop.spiking and parts[-1][1] == wlo and errors[-1] > one_digit:
+                        report.warnings.append(
+                            f"node {pop.name!r}: inputs from {tap.source!r} are below the smallest Lava weight "
+                            f"2^{wlo} at this threshold and round with relative error {errors[-1]:.1e}")
             stages.append(LifStage(sk.node, sk.neurons, sk.du, sk.dv, sk.vth, sk.spiking, sk.offset, tuple(syns),
                                    sk.scale))
             if fixed:
@@ -134,15 +231,33 @@ def lif_graph(net: GraphNetwork, profile: HardwareProfile, precision: str = "fix
                     "pole_error": {"u": float(np.abs(beta_q - pop.beta[sk.neurons]).max()),
                                    "v": float(np.abs(alpha_q - pop.alpha[sk.neurons]).max())},
                     "weight_rel_error": max(errors, default=0.0)})
+                if not sk.spiking:
+                    levels[pop.name] = min(levels.get(pop.name, np.inf), largest)
         report.layers.append(entry)
+    if levels:
+        _check_resolution(levels, float(next(s.scale[0] for s in skeletons if not s.spiking)), basis, report)
     sizes = {p.name: p.size for p in low.populations}
     graph = LifGraph(low.input_dim, tuple(stages), tuple(lines), low.outputs, sizes, profile, precision, low.dt,
-                     {"weight_digits": digits, "max_steps": max_steps})
+                     {"weight_digits": digits, "max_steps": max_steps, "calibration": calibrated})
     report.resources = estimate_graph_resources(graph)
     if not report.resources["fits"]:
         report.overflow.append(f"network needs {report.resources['cores']} cores, the profile has "
                                f"{report.resources['cores_available']}")
     return graph, report
+
+
+def _check_resolution(levels: dict[str, float], scale: float, basis: str, report: QuantizationReport) -> None:
+    """Record the voltage outputs' scale; warn where a node's largest per-step input (``levels``, in units of
+    Lava's input quantum: ``a_in`` is an integer shifted left by 6) is under :data:`LEVELS_MIN`: each step's
+    input is then rounded by several percent of it."""
+    report.readout = {"scale": scale, "scale_basis": basis, "input_levels": levels}
+    fix = ("fewer steps per sample" if basis == "calibration"
+           else "calibrate (--calibrate FILE) or lower --max-steps")
+    for node, n in levels.items():
+        if n < LEVELS_MIN:
+            report.warnings.append(f"node {node!r}: voltage-output scale {scale:.3g} ({basis}) resolves its largest "
+                                   f"input into only {n:.3g} steps of Lava's input quantum; outputs lose precision: "
+                                   f"{fix}")
 
 
 def _tap_sources(tap: Tap, pop: Population, target: np.ndarray, lines: list[int],

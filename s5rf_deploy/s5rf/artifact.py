@@ -9,7 +9,6 @@ step.  See docs/fixed-point.md.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,12 +17,24 @@ import numpy as np
 
 from s5rf_deploy import container
 from s5rf_deploy.errors import FormatError
-from s5rf_deploy.fixed.synapse import INPUT, PARTS, Synapse, int_array, read_synapses, synapse_arrays, weights_fit
+from s5rf_deploy.fixed.synapse import (
+    INPUT,
+    Synapse,
+    as_tuple,
+    check_int,
+    check_positive,
+    check_synapse,
+    int_array,
+    is_int,
+    read_synapses,
+    synapse_arrays,
+)
 from s5rf_deploy.hw_profiles import HardwareProfile, profile_from_dict
 
 KIND = "s5rf-fxp-network"
 VERSION = 1
 SPIKE_RULES = ("cartesian", "polar", "graded")
+UNSAVED = "<unsaved network>"  # how validation before saving names the network
 
 
 @dataclass(frozen=True)
@@ -86,7 +97,9 @@ class FxpNetwork:
 
 
 def save_fxp(net: FxpNetwork, path: str | os.PathLike) -> None:
-    """Write the artifact atomically (no float model needed to load it)."""
+    """Validate the network (as :func:`load_fxp` will), then write the artifact atomically (no float model
+    needed to load it)."""
+    validate_fxp(net, UNSAVED)
     arrays: dict[str, np.ndarray] = {}
     stages = []
     for k, st in enumerate(net.stages):
@@ -108,21 +121,24 @@ def save_fxp(net: FxpNetwork, path: str | os.PathLike) -> None:
 
 
 def load_fxp(path: str | os.PathLike) -> FxpNetwork:
-    """Read an artifact written by :func:`save_fxp`; name any problem in one line."""
+    """Read an artifact written by :func:`save_fxp`; name any problem in one line.
+
+    Stored values keep their JSON types here: :func:`validate_fxp` checks them.
+    """
     meta, arrays = container.load(path, KIND, VERSION)
     try:
         profile = profile_from_dict(meta["profile"], f"{path} (embedded profile)")
         stages = tuple(
             Stage(decay_re=int_array(arrays, f"stage{k}.decay_re"), decay_im=int_array(arrays, f"stage{k}.decay_im"),
-                  threshold=int(s["threshold"]), spike=str(s["spike"]), input_shift=int(s["input_shift"]),
-                  state_scale=float(s["state_scale"]), payload_shift=int(s["payload_shift"]),
+                  threshold=s["threshold"], spike=s["spike"], input_shift=s["input_shift"],
+                  state_scale=s["state_scale"], payload_shift=s["payload_shift"],
                   inputs=read_synapses(f"stage{k}.in", s["inputs"], arrays))
             for k, s in enumerate(meta["stages"]))
         ro = meta["readout"]
         readout = Readout(read_synapses("readout", ro["inputs"], arrays), int_array(arrays, "readout.du"),
-                          int(ro["vth_mantissa"]), float(ro["scale"]))
-        net = FxpNetwork(int(meta["input_dim"]), stages, readout, profile, tuple(meta["layer_stages"]),
-                         tuple(meta["state_stages"]), meta.get("provenance", {}))
+                          ro["vth_mantissa"], ro["scale"])
+        net = FxpNetwork(meta["input_dim"], stages, readout, profile, as_tuple(meta["layer_stages"]),
+                         as_tuple(meta["state_stages"]), meta.get("provenance", {}))
     except (KeyError, TypeError, ValueError) as exc:
         raise FormatError(f"{path}: incomplete or malformed fixed-point network "
                           f"({type(exc).__name__}: {exc})") from None
@@ -131,60 +147,92 @@ def load_fxp(path: str | os.PathLike) -> FxpNetwork:
 
 
 def validate_fxp(net: FxpNetwork, source: str) -> None:
-    """Check shapes, stage references, rules and that every stored integer fits the profile."""
-    widths = {INPUT: net.input_dim}
-    limit = net.profile.state_max
-    for k in net.layer_stages + net.state_stages:
-        if not (isinstance(k, int) and 0 <= k < len(net.stages)):
-            raise FormatError(f"{source}: layer stage {k!r} is not one of the {len(net.stages)} stages")
+    """Check every field the steppers and Lava builders rely on; raise a one-line :class:`FormatError` naming
+    ``source`` and the field.
+
+    Types, shapes and dtypes; every integer within the profile's widths; synapses from the input or earlier
+    stages only, reading what their source sends ("spikes", or a graded stage's "re"/"im"), delayed by exactly
+    the pipeline's alignment (docs/fixed-point.md, timing); and the stages recording each float layer.
+    """
+    check_int(net.input_dim, 1, None, "input_dim", source)
+    if not isinstance(net.provenance, dict):
+        raise FormatError(f"{source}: provenance is not a mapping")
+    sends: dict[int, tuple[int, tuple[str, ...]]] = {INPUT: (net.input_dim, ("spikes",))}
     for k, st in enumerate(net.stages):
-        if st.spike not in SPIKE_RULES:
-            raise FormatError(f"{source}: stage {k} has spike rule {st.spike!r}, not one of {SPIKE_RULES}")
-        if st.decay_im.shape != st.decay_re.shape:
-            raise FormatError(f"{source}: stage {k} decay arrays differ in shape")
-        dmax = (1 << net.profile.decay["bits"]) - 1
-        if np.any(np.abs(st.decay_re) > dmax) or np.any(np.abs(st.decay_im) > dmax):
-            raise FormatError(f"{source}: stage {k} decay coefficients exceed {net.profile.decay['bits']} bits")
-        if not 0 <= st.threshold <= limit:
-            raise FormatError(f"{source}: stage {k} threshold {st.threshold} outside the {limit} state range")
-        _check_scale(st.state_scale, f"stage {k} state scale", source)
-        _check_range(st.input_shift, 0, net.profile.state["input_shift_max"], f"stage {k} input shift", source)
-        _check_range(st.payload_shift, 0, net.profile.state["bits"] - 1, f"stage {k} payload shift", source)
-        for syn in st.inputs:
-            _check_synapse(syn, f"stage {k}", 2 * st.size, widths, net, source)
-        widths[k] = st.size
-    for syn in net.readout.inputs:
-        _check_synapse(syn, "readout", net.num_classes, widths, net, source)
-    _check_scale(net.readout.scale, "readout scale", source)
-    readout = net.profile.readout
-    for du in net.readout.du:
-        _check_range(int(du), 0, (1 << readout["leak_bits"]) - 1, "readout du", source)
-    _check_range(net.readout.vth_mantissa, 0, (1 << readout["threshold_mantissa_bits"]) - 1,
-                 "readout threshold mantissa", source)
+        _check_stage(net, k, source)
+        for j, syn in enumerate(st.inputs):
+            _check_pipeline_synapse(net, syn, k, f"stage{k}.in.{j}", 2 * st.size, sends, source)
+        sends[k] = (st.size, ("re", "im") if st.spike == "graded" else ("spikes",))
+    _check_readout(net, sends, source)
+    _check_layers(net, source)
 
 
-def _check_range(value: int, low: int, high: int, what: str, source: str) -> None:
-    if not low <= value <= high:
-        raise FormatError(f"{source}: {what} {value} outside the profile's range {low}..{high}")
+def _check_stage(net: FxpNetwork, k: int, source: str) -> None:
+    """A stage's decays, spike rule, threshold, shifts and scale."""
+    st, prof = net.stages[k], net.profile
+    for name in ("decay_re", "decay_im"):
+        decay = getattr(st, name)
+        if not (isinstance(decay, np.ndarray) and decay.dtype.kind in "iu" and decay.ndim == 1 and decay.size):
+            raise FormatError(f"{source}: stage {k} {name} (stage{k}.{name}) is not a non-empty 1-D integer array")
+    if st.decay_im.shape != st.decay_re.shape:
+        raise FormatError(f"{source}: stage {k} decay arrays differ in shape")
+    dmax = (1 << prof.decay["bits"]) - 1
+    if np.any(np.abs(st.decay_re) > dmax) or np.any(np.abs(st.decay_im) > dmax):
+        raise FormatError(f"{source}: stage {k} decay coefficients exceed {prof.decay['bits']} bits")
+    if not (isinstance(st.spike, str) and st.spike in SPIKE_RULES):
+        raise FormatError(f"{source}: stage {k} has spike rule {st.spike!r}, not one of {SPIKE_RULES}")
+    check_int(st.threshold, 0, prof.state_max, f"stage {k} threshold", source)
+    check_int(st.input_shift, 0, prof.state["input_shift_max"], f"stage {k} input shift", source)
+    check_int(st.payload_shift, 0, prof.state["bits"] - 1, f"stage {k} payload shift", source)
+    check_positive(st.state_scale, f"stage {k} state scale", source)
 
 
-def _check_scale(value: float, what: str, source: str) -> None:
-    if not (math.isfinite(value) and value > 0):
-        raise FormatError(f"{source}: {what} {value} is not a positive finite number")
+def _check_pipeline_synapse(net: FxpNetwork, syn: Synapse, target: int, name: str, rows: int,
+                            sends: dict[int, tuple[int, tuple[str, ...]]], source: str) -> None:
+    """One synapse into stage ``target`` (the readout: ``len(net.stages)``), ``sends`` holding its possible
+    sources: the shared checks, then the pipeline's alignment and Lava's undelayed graded payloads."""
+    where = f"stage {target}" if target < len(net.stages) else "readout"
+    check_synapse(syn, where, name, rows, sends, "the network input or an earlier stage", net.profile, source)
+    aligned = net.depth(target) - (0 if syn.source == INPUT else net.depth(syn.source)) - 1
+    if syn.delay != aligned:
+        raise FormatError(f"{source}: {where} synapse from {syn.source} ({name}) delay {syn.delay} breaks the "
+                          f"pipeline's alignment, which needs {aligned}")
+    if syn.part != "spikes" and syn.delay:
+        raise FormatError(f"{source}: {where} synapse from {syn.source} ({name}) delays graded payloads; Lava's "
+                          f"delayed ports carry spikes only")
 
 
-def _check_synapse(syn: Synapse, where: str, size: int, widths: dict, net: FxpNetwork, source: str) -> None:
-    if syn.source not in widths:
-        raise FormatError(f"{source}: {where} has a synapse from unknown stage {syn.source}")
-    if syn.part not in PARTS:
-        raise FormatError(f"{source}: {where} synapse from {syn.source} carries {syn.part!r}, not one of {PARTS}")
-    if syn.weights.shape != (size, widths[syn.source]):
-        raise FormatError(f"{source}: {where} synapse from {syn.source} has shape {syn.weights.shape}, "
-                          f"expected {(size, widths[syn.source])}")
-    if not weights_fit(syn.weights):
-        raise FormatError(f"{source}: {where} synapse weights exceed 8 bits")
-    w = net.profile.weights
-    if not w["exponent_min"] <= syn.weight_exp <= w["exponent_max"]:
-        raise FormatError(f"{source}: {where} weight exponent {syn.weight_exp} outside the profile range")
-    if not 0 <= syn.delay <= net.profile.spikes["max_delay"]:
-        raise FormatError(f"{source}: {where} synapse delay {syn.delay} outside the profile range")
+def _check_readout(net: FxpNetwork, sends: dict[int, tuple[int, tuple[str, ...]]], source: str) -> None:
+    """The readout's leaks (one per class), threshold, scale and synapses."""
+    du, readout = net.readout.du, net.profile.readout
+    if not (isinstance(du, np.ndarray) and du.dtype.kind in "iu" and du.ndim == 1 and du.size):
+        raise FormatError(f"{source}: readout du (readout.du) is not a non-empty 1-D integer array of class leaks")
+    for value in du.tolist():
+        check_int(value, 0, (1 << readout["leak_bits"]) - 1, "readout du", source)
+    check_int(net.readout.vth_mantissa, 0, (1 << readout["threshold_mantissa_bits"]) - 1,
+              "readout threshold mantissa", source)
+    check_positive(net.readout.scale, "readout scale", source)
+    for j, syn in enumerate(net.readout.inputs):
+        _check_pipeline_synapse(net, syn, len(net.stages), f"readout.{j}", net.num_classes, sends, source)
+
+
+def _check_layers(net: FxpNetwork, source: str) -> None:
+    """``layer_stages``/``state_stages``: per float layer, the stage with its state (an RF stage, fed by spikes)
+    and the one with its spikes (the same stage, or after a graded one the mixing stage that follows it)."""
+    for what, stages in (("layer_stages", net.layer_stages), ("state_stages", net.state_stages)):
+        if not isinstance(stages, tuple):
+            raise FormatError(f"{source}: {what} {stages!r} is not a list of stages")
+        for k in stages:
+            if not (is_int(k) and 0 <= k < len(net.stages)):
+                raise FormatError(f"{source}: layer stage {k!r} is not one of the {len(net.stages)} stages ({what})")
+    if len(net.layer_stages) != len(net.state_stages):
+        raise FormatError(f"{source}: layer_stages and state_stages name {len(net.layer_stages)} and "
+                          f"{len(net.state_stages)} layers")
+    for i, (spiking, state) in enumerate(zip(net.layer_stages, net.state_stages, strict=True)):
+        if any(syn.part != "spikes" for syn in net.stages[state].inputs):
+            raise FormatError(f"{source}: state_stages[{i}] = {state} is a mixing stage, not an RF stage")
+        expected = state + 1 if net.stages[state].spike == "graded" else state
+        if spiking != expected or net.stages[spiking].spike == "graded":
+            raise FormatError(f"{source}: layer_stages[{i}] = {spiking}, but layer {i}'s spikes come from stage "
+                              f"{expected}")
+

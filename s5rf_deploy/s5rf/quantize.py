@@ -7,13 +7,19 @@ Scales are powers of two.  For RF layer i with state scale ``S = 2^s``
 - input weights: ``sum_d W_d 2^E_d ~= S [Re M; Im M]`` (real and imaginary
   rows stacked) for the discrete input matrix ``M``, one synapse per weight
   digit d, ``W_d`` in Lava's 8-bit weight set for its sign mode and ``E_d``
-  split into the compartment's input shift and the synapse's exponent,
+  split into the compartment's input shift and the synapse's exponent (never
+  below the profile's minimum: a digit finer than that is rounded on it),
 - readout: Lava LIFs with ``du = 4095 - round(beta 4096)``, weights
   ``sum_d W_d 2^(e_d + 6) ~= S_r Re(B_out)``.
 
 ``S`` comes from calibration data (largest state seen, with a safety margin)
-or from the profile's default headroom; ``S_r`` from calibration or from a
-worst-case bound over ``max_steps`` steps.  See docs/fixed-point.md.
+or from the profile's default headroom.  ``S_r`` comes from calibration, or
+without data from the leaky integrators' bound: the LIF voltage sums the
+readout over the sequence, so it must hold ``max_steps`` steps of
+``|y_c| <= drive_c / (1 - beta_c)`` at :data:`ASSUMED_ACTIVITY` of the
+worst-case drive (the current register holds the full worst case).  Data-free
+choices that likely cost accuracy land in ``report.warnings``.  See
+docs/fixed-point.md.
 """
 
 from __future__ import annotations
@@ -40,6 +46,24 @@ from s5rf_deploy.s5rf.artifact import FxpNetwork, Readout, Stage
 from s5rf_deploy.s5rf.layout import layer_sources, links, mixing_blocks
 from s5rf_deploy.s5rf.network import S5RFNetwork, model_from_network
 
+# Without data, the readout range assumes that the inputs pushing a class one way deliver on average at most this
+# share of the worst case (all of them spiking on every step); trained models measured 0.10 to 0.26.
+ASSUMED_ACTIVITY = 0.5
+# Below this many bits between the assumed readout level and its rounding error, top-1 agreement of trained models
+# fell under 0.99 (docs/fixed-point.md, "What calibration does, when you need it").
+READOUT_RESOLUTION_BITS = 13.0
+CALIBRATE_FIX = "calibrate (--calibrate FILE)"
+
+Digits = list[tuple[np.ndarray, int]]
+
+
+def connections(net: S5RFNetwork) -> list[str]:
+    """Names of the network's weighted connections in stage order: what ``digits`` may set one by one."""
+    names = []
+    for i, layer in enumerate(net.layers):
+        names += [f"layer {i}"] + ([f"layer {i} mixing"] if layer.mixing is not None else [])
+    return names + ["readout"]
+
 
 def _synapse_exponent(total: int, shift: int, profile: HardwareProfile, where: str,
                       report: QuantizationReport) -> int:
@@ -50,10 +74,28 @@ def _synapse_exponent(total: int, shift: int, profile: HardwareProfile, where: s
     return int(np.clip(exp, lo, hi))
 
 
+def _digits(blocks: dict[str, np.ndarray], profile: HardwareProfile, digits: int,
+            shift: int | None = None) -> tuple[dict[str, Digits], int]:
+    """Weight digits of each block of one connection and the compartment input shift they share.
+
+    ``shift`` is fixed (the readout's) or chosen by :func:`input_shift`; no digit's
+    synapse exponent ends below the profile's minimum (such digits are rounded on
+    the coarsest grid the profile has instead of being silently scaled up).
+    """
+    dig = {part: weight_digits(values, profile, digits) for part, values in blocks.items()}
+    if shift is None:
+        shift = input_shift([e for d in dig.values() for w, e in d if np.any(w)], profile.state["input_shift_max"],
+                            profile)
+    floor = profile.weights["exponent_min"] + shift
+    if any(e < floor for d in dig.values() for _, e in d):
+        dig = {part: weight_digits(values, profile, digits, floor) for part, values in blocks.items()}
+    return dig, shift
+
+
 def _calibrate(net: S5RFNetwork, inputs: np.ndarray | None) -> tuple[list[float], float | None, dict]:
     """Largest |state| per layer (of z and, with V mixing, of x = V z) and largest |sum_t y| on calibration data."""
     if inputs is None:
-        return [], None, {}
+        return [], None, {"calibrated": False}
     model = model_from_network(net)
     peaks = np.zeros(len(net.layers))
     readout_peak = 0.0
@@ -70,11 +112,12 @@ def _calibrate(net: S5RFNetwork, inputs: np.ndarray | None) -> tuple[list[float]
                     flat = x.reshape(-1, x.shape[-1]).T
                     peaks[i] = max(peaks[i], peak(torch.linalg.solve(layer.V.to(x.dtype), flat)))
             readout_peak = max(readout_peak, float(out.readout.sum(dim=1).abs().max()), float(out.readout.abs().max()))
-    info = {"state_peaks": peaks.tolist(), "readout_peak": readout_peak}
+    info = {"calibrated": True, "samples": int(len(inputs)), "steps": int(np.shape(inputs)[1]),
+            "state_peaks": peaks.tolist(), "readout_peak": readout_peak}
     return list(peaks), readout_peak, info
 
 
-def _synapses(digits: list[tuple[np.ndarray, int]], shift: int, feed: list[tuple[int, int]], part: str,
+def _synapses(digits: Digits, shift: int, feed: list[tuple[int, int]], part: str,
               profile: HardwareProfile, where: str, report: QuantizationReport) -> tuple[Synapse, ...]:
     """One synapse per (source, digit); ``feed`` holds (source stage, extra delay)."""
     return tuple(Synapse(src, w, _synapse_exponent(e, shift, profile, where, report), delay, part)
@@ -86,22 +129,41 @@ def _effective(syns: tuple[Synapse, ...], shift: int, source: int) -> np.ndarray
     return sum(s.weights * 2.0 ** (s.weight_exp + shift) for s in syns if s.source == source)
 
 
+def _digit_choice(net: S5RFNetwork, digits: int | dict[str, int]) -> dict[str, int]:
+    """Weight digits per connection: one number for all, or a number for each of :func:`connections`."""
+    names = connections(net)
+    choice = dict.fromkeys(names, digits) if isinstance(digits, int) else dict(digits)
+    if set(choice) != set(names):
+        raise S5RFError(f"weight digits must name exactly the connections {names}, got {sorted(choice)}")
+    if min(choice.values()) < 1:
+        raise S5RFError("weight digits must be at least 1")
+    return choice
+
+
 def quantize(net: S5RFNetwork, profile: HardwareProfile, calibration: np.ndarray | None = None,
-             max_steps: int = 1000, digits: int = 2) -> tuple[FxpNetwork, QuantizationReport]:
+             max_steps: int = 1000, digits: int | dict[str, int] = 2) -> tuple[FxpNetwork, QuantizationReport]:
     """Quantize ``net`` for ``profile``.
 
     ``calibration`` inputs (N, T, H) choose the state and readout scales;
-    ``digits`` synapses per connection give ~7 more weight bits each (see
-    :func:`weight_digits`).
+    without them the readout must hold sequences of up to ``max_steps`` steps.
+    ``digits`` synapses per connection (one number, or one per name of
+    :func:`connections`) give ~7 more weight bits each (see :func:`weight_digits`).
     """
     net.validate()
-    if digits < 1:
-        raise S5RFError("weight digits must be at least 1")
+    choice = _digit_choice(net, digits)
+    if max_steps < 1:
+        raise S5RFError("max_steps must be at least 1")
+    return _quantize(net, profile, _calibrate(net, calibration), max_steps, choice)
+
+
+def _quantize(net: S5RFNetwork, profile: HardwareProfile, calibrated: tuple[list[float], float | None, dict],
+              max_steps: int, digits: dict[str, int]) -> tuple[FxpNetwork, QuantizationReport]:
+    """:func:`quantize` with the calibration already measured (``_calibrate``'s result) and digits per connection."""
     report = QuantizationReport()
-    peaks, readout_peak, report.calibration = _calibrate(net, calibration)
+    peaks, readout_peak, info = calibrated
+    report.calibration = dict(info)
     limit = profile.state_max
     dbits = profile.decay["bits"]
-    shift_max = profile.state["input_shift_max"]
     stages: list[Stage] = []
     layer_stage: dict[int, int] = {}  # float layer -> stage with its spikes
     state_stage: list[int] = []
@@ -116,12 +178,10 @@ def quantize(net: S5RFNetwork, profile: HardwareProfile, calibration: np.ndarray
         c_re = np.clip(c.real, -dmax, dmax).astype(np.int64)
         c_im = np.clip(c.imag, -dmax, dmax).astype(np.int64)
         lam_q = (c_re + 1j * c_im) / 2**dbits
-        dig = weight_digits(scale * np.concatenate([m.real, m.imag]), profile, digits)
-        shift = input_shift([e for w, e in dig if np.any(w)], shift_max, profile)
-        depth = len(stages) + 1
-        feed = links(sources[i], layer_stage, depth)
         where = f"layer {i}"
-        syns = _synapses(dig, shift, feed, "spikes", profile, where, report)
+        dig, shift = _digits({"spikes": scale * np.concatenate([m.real, m.imag])}, profile, digits[where])
+        feed = links(sources[i], layer_stage, len(stages) + 1)
+        syns = _synapses(dig["spikes"], shift, feed, "spikes", profile, where, report)
         stacked = _effective(syns, shift, feed[0][0])
         p = layer.num_neurons
         err = np.abs((stacked[:p] + 1j * stacked[p:]) / scale - m)
@@ -134,7 +194,7 @@ def quantize(net: S5RFNetwork, profile: HardwareProfile, calibration: np.ndarray
         entry = {
             "layer": i, "neurons": layer.num_neurons, "state_scale_log2": s, "threshold": threshold,
             "input_shift": shift, "weight_exponents": sorted({syn.weight_exp for syn in syns}),
-            "weight_digits": len(dig),
+            "weight_digits": len(dig["spikes"]),
             "weight_error": {"max_abs": float(err.max()),
                              "rel_rms": float(np.sqrt(np.mean(err**2) / max(np.mean(np.abs(m) ** 2), 1e-300)))},
             "pole_error": {"magnitude": (np.abs(lam_q) - np.abs(lam_bar)).tolist(),
@@ -143,16 +203,18 @@ def quantize(net: S5RFNetwork, profile: HardwareProfile, calibration: np.ndarray
                            "max_abs_angle": float(np.abs(np.angle(lam_q) - np.angle(lam_bar)).max())},
         }
         if graded:
-            stages.append(_mixing_stage(layer, len(stages) - 1, scale, payload_shift, profile, digits, report))
+            stages.append(_mixing_stage(layer, len(stages) - 1, scale, payload_shift, profile,
+                                        digits[f"{where} mixing"], report))
             entry["mixing_payload_shift"] = payload_shift
         layer_stage[i] = len(stages) - 1
         report.layers.append(entry)
     readout = _quantize_readout(net, profile, sources[-1], layer_stage, len(stages) + 1, readout_peak, max_steps,
-                                digits, report)
+                                digits["readout"], report)
     fxp = FxpNetwork(net.input_dim, tuple(stages), readout, profile,
                      tuple(layer_stage[i] for i in range(len(net.layers))), tuple(state_stage),
                      {"source": str(net.provenance.get("source", "")), "calibration": report.calibration,
-                      "weight_digits": digits})
+                      "weight_digits": digits if len(set(digits.values())) > 1 else digits["readout"],
+                      "max_steps": max_steps})
     report.resources = estimate_resources(fxp)
     if not report.resources["fits"]:
         report.overflow.append(f"network needs {report.resources['cores']} cores, the profile has "
@@ -172,15 +234,26 @@ def _payload_shift(v: np.ndarray, profile: HardwareProfile) -> int:
 def _mixing_stage(layer, source: int, scale: float, payload_shift: int, profile: HardwareProfile, digits: int,
                   report: QuantizationReport) -> Stage:
     """The V-mixing stage after a graded RF stage: x = V z, spiking by the layer's rule."""
-    v = layer.mixing
     factor = 2.0**payload_shift  # state units per payload unit
-    dig = {part: weight_digits(block * factor, profile, digits) for part, block in mixing_blocks(v).items()}
-    shift = input_shift([e for d in dig.values() for w, e in d if np.any(w)], profile.state["input_shift_max"],
-                         profile)
+    dig, shift = _digits({part: block * factor for part, block in mixing_blocks(layer.mixing).items()}, profile,
+                         digits)
     syns = tuple(syn for part in ("re", "im")
                  for syn in _synapses(dig[part], shift, [(source, 0)], part, profile, "V mixing", report))
     zeros = np.zeros(layer.num_neurons, np.int64)
     return Stage(zeros, zeros.copy(), int(round(layer.threshold * scale)), layer.spike, shift, syns, scale)
+
+
+def _readout_bound(net: S5RFNetwork, leak: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per class: the largest readout drive ``|sum_j w_cj x_j|`` one step can bring and the leaky
+    integrator's bound ``|y_c| <= drive_c / (1 - beta_c)``.
+
+    Every readout source sends binary spikes, so a step's drive is at most the
+    sum of one sign's weights times the number of sources.  ``leak`` replaces
+    ``beta`` (e.g. by its quantized value).
+    """
+    w = net.readout.weight
+    drive = len(layer_sources(net)[-1]) * np.maximum(np.clip(w, 0, None).sum(1), np.clip(-w, 0, None).sum(1))
+    return drive, drive / (1 - (net.readout.leak if leak is None else leak))
 
 
 def _quantize_readout(net: S5RFNetwork, profile: HardwareProfile, sources: list[int], layer_stage: dict[int, int],
@@ -193,25 +266,91 @@ def _quantize_readout(net: S5RFNetwork, profile: HardwareProfile, sources: list[
     beta_q = (unity - 1 - du) / unity
     vth_mant = (1 << profile.readout["threshold_mantissa_bits"]) - 1
     vth_eff = vth_mant << profile.readout["input_shift"]
+    voltage_max = min(vth_eff, profile.state_max)  # the LIF voltage sums the readout; beyond this it fires or clips
     w = net.readout.weight
-    if readout_peak is None:  # worst case: every input spikes on every step
-        per_step = np.abs(w).sum(axis=1) * len(sources)
-        readout_peak = float(np.max(per_step / (1 - beta_q)) * max_steps)
-        basis = f"worst case over {max_steps} steps"
+    drive, bound = _readout_bound(net, beta_q)
+    if readout_peak is None:
+        s_r = min(pow2_scale(voltage_max, ASSUMED_ACTIVITY * max_steps * float(bound.max())),
+                  pow2_scale(profile.state_max, float(bound.max())))
+        basis = f"data-free: {max_steps} steps at {ASSUMED_ACTIVITY:g} of the worst-case drive"
     else:
-        readout_peak *= CALIBRATION_MARGIN
+        s_r = pow2_scale(voltage_max, readout_peak * CALIBRATION_MARGIN)
         basis = "calibration"
-    s_r = pow2_scale(min(vth_eff, profile.state_max), readout_peak)
-    dig = weight_digits(w * 2.0**s_r, profile, digits)
     shift = profile.readout["input_shift"]
+    dig, _ = _digits({"spikes": w * 2.0**s_r}, profile, digits, shift)
     feed = links(sources, layer_stage, depth)
-    inputs = _synapses(dig, shift, feed, "spikes", profile, "readout", report)
-    eff = _effective(inputs, shift, feed[0][0]) / 2.0**s_r
+    inputs = _synapses(dig["spikes"], shift, feed, "spikes", profile, "readout", report)
+    err = _effective(inputs, shift, feed[0][0]) / 2.0**s_r - w
+    unbounded = sum(d * 2.0**e for d, e in weight_digits(w * 2.0**s_r, profile, digits)) / 2.0**s_r - w
+    used = drive[drive > 0]  # bits between the assumed level of the weakest class and the current's rounding (1 unit)
+    bits = float(np.log2(ASSUMED_ACTIVITY * used.min() * 2.0**s_r)) if used.size else None
     report.readout = {"scale_log2": s_r, "scale_basis": basis,
-                      "weight_exponents": sorted({syn.weight_exp for syn in inputs}), "du": du.tolist(),
-                      "leak_error": (beta_q - beta).tolist(), "max_abs_leak_error": float(np.abs(beta_q - beta).max()),
-                      "weight_error": {"max_abs": float(np.abs(eff - w).max())}, "vth_effective": int(vth_eff)}
+                      "weight_exponents": sorted({syn.weight_exp for syn in inputs}),
+                      "weight_digits": len(dig["spikes"]), "du": du.tolist(), "leak_error": (beta_q - beta).tolist(),
+                      "max_abs_leak_error": float(np.abs(beta_q - beta).max()),
+                      "weight_error": {"max_abs": float(np.abs(err).max()),
+                                       "max_abs_without_exponent_floor": float(np.abs(unbounded).max())},
+                      "vth_effective": int(vth_eff), "resolution_bits": bits,
+                      "guaranteed_steps": int(voltage_max // (2.0**s_r * bound.max())) if bound.max() > 0 else None}
+    if readout_peak is None and bits is not None and bits < READOUT_RESOLUTION_BITS:
+        report.warnings.append(
+            f"readout: without calibration its scale 2^{s_r} must hold sums over {max_steps} steps, leaving "
+            f"{bits:.1f} bits of resolution (< {READOUT_RESOLUTION_BITS:g}): top-1 agreement likely drops; "
+            f"{CALIBRATE_FIX} or set --max-steps to the longest sequence you run")
     return Readout(inputs, du, vth_mant, 2.0**s_r)
+
+
+def quantize_auto(net: S5RFNetwork, profile: HardwareProfile, calibration: np.ndarray, target: float = 0.995,
+                  max_digits: int = 4, max_steps: int = 1000) -> tuple[FxpNetwork, QuantizationReport]:
+    """Quantize with the fewest weight digits per connection that keep top-1 agreement with float on
+    ``calibration`` at or above ``target``.
+
+    First the fewest digits for all connections alike, then each connection
+    (largest synaptic memory first) as few as the target allows.
+    ``report.digits`` holds the choice and every choice tried with its
+    agreement and synaptic memory.
+    """
+    if calibration is None or len(calibration) == 0:
+        raise S5RFError("choosing weight digits by result needs calibration data")
+    if max_digits < 1:
+        raise S5RFError("max_digits must be at least 1")
+    from s5rf_deploy.s5rf.stepper import Stepper
+
+    net.validate()
+    calibration = np.asarray(calibration)
+    measured = _calibrate(net, calibration)
+    with torch.no_grad():
+        reference = model_from_network(net)(torch.from_numpy(calibration).double()).logprobs.argmax(-1).numpy()
+    tried: list[dict[str, Any]] = []
+
+    def attempt(choice: dict[str, int]) -> tuple[FxpNetwork, QuantizationReport, float]:
+        fxp, report = _quantize(net, profile, measured, max_steps, choice)
+        top1 = float(np.mean(Stepper(fxp).run(calibration).predictions == reference))
+        memory = sum(r["synaptic_memory_bytes"] for r in report.resources["populations"])
+        tried.append({"digits": dict(choice), "top1_agreement": top1, "synaptic_memory_bytes": memory})
+        return fxp, report, top1
+
+    names = connections(net)
+    for uniform in range(1, max_digits + 1):
+        best = attempt(dict.fromkeys(names, uniform))
+        if best[2] >= target:
+            break
+    choice = dict(tried[-1]["digits"])
+    populations = best[1].resources["populations"]  # in stage order, then the readout: one per connection
+    by_memory = sorted(names, key=lambda n: -populations[names.index(n)]["synaptic_memory_bytes"])
+    for name in by_memory if best[2] >= target else ():
+        for fewer in range(choice[name] - 1, 0, -1):
+            trial = attempt(choice | {name: fewer})
+            if trial[2] < target:
+                break
+            best, choice = trial, choice | {name: fewer}
+    fxp, report, top1 = best
+    report.digits = {"target": target, "chosen": choice, "top1_agreement": top1, "tried": tried}
+    if top1 < target:
+        report.warnings.append(
+            f"--digits auto: even {max_digits} weight digits per connection keep only top-1 agreement {top1:.4f} "
+            f"(< {target:g}) on the calibration data: weight precision is not what limits this network")
+    return fxp, report
 
 
 def agreement(net: S5RFNetwork, fxp: FxpNetwork, inputs: np.ndarray) -> dict[str, Any]:
@@ -231,5 +370,3 @@ def estimate_resources(net: FxpNetwork) -> dict[str, Any]:
     """Neurons, synapses, synaptic memory and cores per population, and whether it fits."""
     pops = [(f"stage{k}", st.size, st.inputs) for k, st in enumerate(net.stages)]
     return resource_table(pops + [("readout", net.num_classes, net.readout.inputs)], net.profile)
-
-

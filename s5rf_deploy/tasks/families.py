@@ -54,7 +54,7 @@ def _s5rf_quantize(net, profile, digits=2, max_steps=1000, dt=None, calibration=
 def _graph_quantize(net, profile, digits=2, max_steps=1000, dt=None, calibration=None):
     from s5rf_deploy.graphs.quantize import lif_graph
 
-    return lif_graph(net, profile, "fixed", dt, digits, max_steps)
+    return lif_graph(net, profile, "fixed", dt, digits, max_steps, calibration)
 
 
 def _s5rf_stepper(fxp):

@@ -180,10 +180,10 @@ def simulate(net, inputs: np.ndarray, backend: str, precision: str, profile, rec
              batch_size: int = 64, progress: Callable | None = None, dt: float | None = None,
              warn: Callable[[str], None] = log.warning) -> dict[str, np.ndarray]:
     """Run ``net`` on ``inputs`` as :func:`choose_backend` decided; a float network run in fixed point is
-    quantized for ``profile`` first (problems go to ``warn``)."""
+    quantized for ``profile`` first, for sequences of the inputs' length (problems go to ``warn``)."""
     if precision == "fixed":
         if not is_fixed(net):
-            net, report = quantize_network(net, profile, dt=dt)
+            net, report = quantize_network(net, profile, max_steps=inputs.shape[1], dt=dt)
             for problem in report.overflow:
                 warn(f"{problem} (quantized on the fly for {profile.name}; `quantize` checks this)")
             for message in report.warnings:

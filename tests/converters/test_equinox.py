@@ -25,9 +25,16 @@ FIXTURES = ["dirac_keepimag", "zoh_vmix", "skip4", "bilinear_polar_real"]
 NEAR = 1e-5
 
 
-def _load(name: str):
+def _load(name: str, recorded_v: bool = True):
+    """The imported model and the fixture's recordings.  With ``recorded_v`` a layer whose V the fixture recorded
+    uses that V: LAPACK fixes eigenvectors only up to a sign per column, and which sign it returns depends on the
+    machine (docs/reference-checkpoints.md), so the forward-pass checks run on the V the reference ran with."""
     model = load_reference(DATA / f"{name}.eqx", DATA / f"{name}.json").double()
-    return model, np.load(DATA / f"{name}_io.npz")
+    io = np.load(DATA / f"{name}_io.npz")
+    for i, layer in enumerate(model.layers):
+        if recorded_v and layer.V is not None and f"V_{i}" in io:
+            layer.V = torch.from_numpy(io[f"V_{i}"]).to(layer.V.dtype)
+    return model, io
 
 
 @pytest.mark.parametrize("name", FIXTURES)
@@ -58,9 +65,13 @@ def test_spikes_match_reference_except_at_threshold_ties(name):
         x = ref_in + x if model.config.has_skip(i) else ref_in
 
 
-def test_zoh_output_mixing_rebuilds_reference_eigenvectors_exactly():
-    model, io = _load("zoh_vmix")
-    np.testing.assert_array_equal(model.layers[0].V.numpy(), io["V_0"])
+def test_zoh_output_mixing_rebuilds_reference_eigenvectors_up_to_column_signs():
+    model, io = _load("zoh_vmix", recorded_v=False)
+    ours, ref = model.layers[0].V.numpy(), io["V_0"]
+    signs = np.sign((ref.conj() * ours).sum(axis=0).real)
+    assert np.all(np.abs((ref.conj() * ours).sum(axis=0)) > 0.999)  # the same unit eigenvectors ...
+    # ... to float32 rounding (complex64 eigensolvers: a few ulps at magnitude ~1) once each column's sign is aligned
+    np.testing.assert_allclose(ours * signs, ref, rtol=0, atol=2e-6)
     assert model.layers[1].V is None
 
 

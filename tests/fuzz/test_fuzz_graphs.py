@@ -3,9 +3,9 @@
 Budget: ``S5RF_FUZZ_EXAMPLES`` examples per test (CI default 15; ``make fuzz``
 runs 1,000).  Valid random graphs must quantize, run on the stepper and, for
 every ``LAVA_EVERY``-th example of at most ``MAX_LAVA_PROCESSES`` Lava
-processes, run on Lava bit-exactly; mutated graphs must
-either import or fail with an :class:`S5RFError` (one-line CLI error), never
-with any other exception.
+processes, run on Lava bit-exactly; mutated graphs, and quantized graphs'
+artifacts with a field or array corrupted, must either load and run or fail
+with an :class:`S5RFError` (one-line CLI error), never with any other exception.
 """
 
 from __future__ import annotations
@@ -15,14 +15,17 @@ import os
 import nir
 import numpy as np
 import pytest
+from fuzz.mutations import corrupt_array, read, replace_field, write
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from s5rf_deploy.converters.nir.load import load_nir
 from s5rf_deploy.errors import S5RFError
+from s5rf_deploy.graphs.artifact import KIND, save_lif_graph
 from s5rf_deploy.graphs.quantize import lif_graph
 from s5rf_deploy.graphs.stepper import GraphStepper
 from s5rf_deploy.hw_profiles import load_profile
+from s5rf_deploy.tasks.loading import load_any
 
 EXAMPLES = int(os.environ.get("S5RF_FUZZ_EXAMPLES", "15"))
 LAVA_EVERY = int(os.environ.get("S5RF_FUZZ_LAVA_EVERY", "5"))
@@ -113,6 +116,7 @@ def _load(graph: nir.NIRGraph, tmp_path):
     return load_nir(path, as_graph=True)
 
 
+@pytest.mark.lava  # every LAVA_EVERY-th example also runs on Lava
 @FUZZ
 @given(graph=graphs(), seed=st.integers(0, 2**16))
 def test_valid_graphs_quantize_and_run_bit_exact(tmp_path_factory, graph, seed):
@@ -139,5 +143,24 @@ def test_mutated_graphs_fail_cleanly(tmp_path_factory, graph, how, seed):
         net = _load(mutated, tmp_path_factory.mktemp("m"))
         fxp, _ = lif_graph(net, LOIHI2)
         GraphStepper(fxp).run(np.ones((1, 5, net.input_dim)))
+    except S5RFError as exc:
+        assert str(exc) and "\n" not in str(exc)
+
+
+@FUZZ
+@given(graph=graphs(), how=st.integers(0, 5), seed=st.integers(0, 2**16))
+def test_mutated_graph_artifacts_fail_cleanly(tmp_path_factory, graph, how, seed):
+    folder = tmp_path_factory.mktemp("a")
+    save_lif_graph(lif_graph(_load(graph, folder), LOIHI2)[0], folder / "g.fxp")
+    meta, arrays = read(folder / "g.fxp", KIND)
+    rng = np.random.default_rng(seed)
+    if how < 4:
+        corrupt_array(arrays, rng, how)
+    else:
+        replace_field(meta, rng)
+    mutant = write(folder / "mutant.fxp", KIND, meta, arrays)
+    try:
+        net = load_any(mutant)
+        GraphStepper(net).run(np.ones((1, 5, net.input_dim)))
     except S5RFError as exc:
         assert str(exc) and "\n" not in str(exc)

@@ -4,6 +4,8 @@ Budget: ``S5RF_FUZZ_EXAMPLES`` examples per test (CI default 10; ``make fuzz`` r
 networks must survive the checkpoint and NIR round trips exactly, quantize, and run on the stepper, for every
 ``S5RF_FUZZ_LAVA_EVERY``-th example also on Lava bit-exactly; mutated checkpoints and artifacts must either
 load and run or fail with an :class:`S5RFError` (a one-line CLI error), never with any other exception.
+Examples that failed once stay as explicit ``@example`` regression tests (and ``make fuzz`` keeps what it finds in
+hypothesis's example database, see tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ import os
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from fuzz.mutations import corrupt_array, junk, read, replace_field, write
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from helpers import VARIANTS, make_model
-from s5rf_deploy import container
 from s5rf_deploy.converters.nir.export import to_nir, write_nir
 from s5rf_deploy.errors import S5RFError
 from s5rf_deploy.hw_profiles import load_profile
@@ -60,6 +62,7 @@ def _run_stepper(net, x: np.ndarray):
     return Stepper(net).run(x, record=("spikes", "states"))
 
 
+@pytest.mark.lava  # every LAVA_EVERY-th example also runs on Lava
 @FUZZ
 @given(model=models(), profile=st.sampled_from(sorted(PROFILES)), calibrate=st.booleans(),
        seed=st.integers(0, 2**16))
@@ -101,12 +104,7 @@ def _mutate_checkpoint(arrays: dict, meta: dict, rng: np.random.Generator, how: 
     else:
         config = meta["config"]
         field = sorted(config)[rng.integers(len(config))]
-        config[field] = _junk(rng)
-
-
-def _junk(rng: np.random.Generator):
-    """A JSON value of a random kind."""
-    return [0, -1, 3, 1e9, -0.5, "x", None, [], [2, 2], {"a": 1}, True][rng.integers(11)]
+        config[field] = junk(rng)
 
 
 def _mutate_artifact(arrays: dict, meta: dict, rng: np.random.Generator, how: int) -> None:
@@ -117,33 +115,44 @@ def _mutate_artifact(arrays: dict, meta: dict, rng: np.random.Generator, how: in
     elif how == 1:
         stage = meta["stages"][rng.integers(len(meta["stages"]))]
         field = sorted(set(stage) - {"inputs"})[rng.integers(len(stage) - 1)]
-        stage[field] = _junk(rng)
+        stage[field] = junk(rng)
     elif how == 2:
         synapses = [s for st_ in meta["stages"] for s in st_["inputs"]] + meta["readout"]["inputs"]
         synapse = synapses[rng.integers(len(synapses))]
-        synapse[sorted(synapse)[rng.integers(len(synapse))]] = _junk(rng)
+        synapse[sorted(synapse)[rng.integers(len(synapse))]] = junk(rng)
     elif how == 3:
         field = ["vth_mantissa", "scale"][rng.integers(2)]
-        meta["readout"][field] = _junk(rng)
-    else:
+        meta["readout"][field] = junk(rng)
+    elif how == 4:
         section = sorted(meta["profile"])[rng.integers(len(meta["profile"]))]
-        meta["profile"][section] = _junk(rng)
+        meta["profile"][section] = junk(rng)
+    elif how == 5:
+        replace_field(meta, rng)
+    else:
+        corrupt_array(arrays, rng, int(rng.integers(4)))
+
+
+# issue 21: a 1-layer network with V mixing (a graded stage and its mixing stage) and as many inputs as neurons,
+# so that a mixing synapse retargeted to the input (source -1) keeps its shape.  Both crashed the stepper: seed 102
+# makes that synapse read part "re" of the input (KeyError (-1, 're')); seed 22 sets a readout synapse's source to
+# -0.5, which the loader truncated to 0, the graded stage, whose "spikes" do not exist (KeyError (0, 'spikes')).
+GRADED = make_model("zoh_vmix", layers=1, neurons=3, blocks=1, inputs=3, classes=2, seed=0)
 
 
 @FUZZ
-@given(model=models(), artifact=st.booleans(), how=st.integers(0, 4), seed=st.integers(0, 2**16))
+@given(model=models(), artifact=st.booleans(), how=st.integers(0, 6), seed=st.integers(0, 2**16))
+@example(model=GRADED, artifact=True, how=2, seed=102)
+@example(model=GRADED, artifact=True, how=2, seed=22)
 def test_mutated_checkpoints_and_artifacts_fail_cleanly(tmp_path_factory, model, artifact, how, seed):
     folder = tmp_path_factory.mktemp("mutant")
     checkpoint.save_checkpoint(model, folder / "m.s5rf")
     if artifact:
         fxp_network.save_fxp(quantize(load_network(folder / "m.s5rf"), PROFILES["loihi2"])[0], folder / "m.fxp")
     kind, source = (fxp_network.KIND, folder / "m.fxp") if artifact else (checkpoint.KIND, folder / "m.s5rf")
-    header, arrays = container.load(source, kind, 1)
-    meta = {k: v for k, v in header.items() if k not in ("format", "kind", "version")}
+    meta, arrays = read(source, kind)
     mutate = _mutate_artifact if artifact else _mutate_checkpoint
     mutate(arrays, meta, np.random.default_rng(seed), how)
-    mutant = folder / f"mutant{source.suffix}"
-    container.save(mutant, kind, 1, meta, arrays)
+    mutant = write(folder / f"mutant{source.suffix}", kind, meta, arrays)
     try:
         loaded = load_any(mutant)
         fxp = loaded if artifact else quantize(loaded, PROFILES["loihi2"])[0]
