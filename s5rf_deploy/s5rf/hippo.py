@@ -1,25 +1,23 @@
 """HiPPO-LegS initialization of the RF eigenvalues (as in S5 and the S5-RF reference).
 
-The reference diagonalizes the normal part S of HiPPO-LegS as ``eigh(S * -1j)``
-in complex64 (JAX calls LAPACK ``heevd`` on the lower triangle of the
-Hermitian part) and does not store the eigenvectors V in its checkpoints: it
-rebuilds them when a model is constructed.  The eigenvalues of a block are
-distinct (gaps >= 0.5 up to size 64), so each column of V is fixed up to a unit
-phase, and that phase is all LAPACK leaves open: its Householder
-back-transformation keeps the first row real, and the sign of each column's
-first entry is decided by the sign of float32 rounding noise on the zero
-diagonal of the tridiagonal matrix (whose spectrum is symmetric about 0, so the
-QR shift is a tie).  Different CPU kernels (OpenBLAS Haswell vs SkylakeX)
-therefore return different signs for the same input, and a flipped column
-changes the network, since ``x = V z`` with B trained in the z basis.
+The reference diagonalizes the normal part S of HiPPO-LegS with
+``eigh(S * -1j)`` in complex64 (JAX on CPU: LAPACK ``cheevd`` from scipy's
+OpenBLAS) and does not store the eigenvectors V in checkpoints: it rebuilds them
+whenever a model is built.  The eigenvalues of a block are distinct (at least
+0.53 apart up to size 64), so each column of V is fixed up to a unit phase.
+LAPACK returns the first row real; its sign is decided by float32 rounding
+noise on the zero diagonal of the tridiagonal matrix, so it depends on the CPU's
+BLAS kernels (OpenBLAS's Haswell and SkylakeX kernels disagree for half of the
+block sizes 2..64), and a negated column changes the network (``x = V z``, B
+was trained in the z basis).
 
-We compute V portably instead: eigenvectors of the Hermitian part in float64,
-each column rotated so that its first entry is real with the sign in
+Portable rule: eigenvectors of the Hermitian part in float64, each column
+rotated so that its first entry is real, with the sign from
 ``REFERENCE_FIRST_ROW_NEGATIVE``, then cast to complex64.  No closed-form rule
-reproduces those signs (they are rounding noise); the table holds the signs the
-reference code (jax 0.4.33 on CPU) gets with OpenBLAS's Haswell kernels (AVX2
-x86 CPUs), the machine class that recorded the test fixtures.  See
-docs/reference-checkpoints.md, "Rebuilding V portably".
+gives those signs (they are rounding noise): the table holds the signs the
+reference code gets with OpenBLAS's Haswell kernels (AVX2 x86 CPUs), the kind of
+machine that recorded the test fixtures.  See docs/reference-checkpoints.md,
+"Rebuilding V portably".
 """
 
 from __future__ import annotations
@@ -42,7 +40,7 @@ REFERENCE_FIRST_ROW_NEGATIVE: tuple[int, ...] = (
 
 
 def legs_normal_part(n: int, dtype: type[np.floating] = np.float32) -> np.ndarray:
-    """The normal part S of the HiPPO-LegS matrix of size ``n`` (float32 like the reference, or ``dtype``)."""
+    """The normal part S of the HiPPO-LegS matrix of size ``n``, in ``dtype`` (float32 like the reference)."""
     k = np.arange(n, dtype=dtype)
     p = np.sqrt(1 + 2 * k)
     a = -(np.tril(p[:, None] * p[None, :]) - np.diag(k))
@@ -52,10 +50,8 @@ def legs_normal_part(n: int, dtype: type[np.floating] = np.float32) -> np.ndarra
 
 def first_row_signs(block_size: int) -> np.ndarray:
     """The sign (+1/-1) of the real first entry of each eigenvector column of a block."""
-    if 2 <= block_size < 2 + len(REFERENCE_FIRST_ROW_NEGATIVE):
-        mask = REFERENCE_FIRST_ROW_NEGATIVE[block_size - 2]
-    else:
-        mask = 0
+    tabulated = 2 <= block_size < 2 + len(REFERENCE_FIRST_ROW_NEGATIVE)
+    mask = REFERENCE_FIRST_ROW_NEGATIVE[block_size - 2] if tabulated else 0
     return np.array([-1.0 if mask >> j & 1 else 1.0 for j in range(block_size)])
 
 
