@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from s5rf_deploy.errors import ConfigError
 
 DISCRETIZATIONS = ("dirac", "zoh", "bilinear")
 SPIKE_RULES = ("cartesian", "polar")
 _REFERENCE_ACTIVATIONS = {"cartesian_spike": "cartesian", "polar_spike": "polar"}
+
+
+def _integer(name: str, value: Any) -> int:
+    """``value`` as an int; a bool, a fraction or a non-number is a config error."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ConfigError(f"config: {name} must be an integer, got {value!r}")
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -37,9 +49,26 @@ class ModelConfig:
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "num_neurons", tuple(int(n) for n in self.num_neurons))
-        object.__setattr__(self, "num_blocks", tuple(int(n) for n in self.num_blocks))
+        for name in ("num_neurons", "num_blocks"):
+            values = getattr(self, name)
+            if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+                raise ConfigError(f"config: {name} must be a list of integers, got {values!r}")
+            object.__setattr__(self, name, tuple(_integer(name, n) for n in values))
+        self._check_types()
         self.validate()
+
+    def _check_types(self) -> None:
+        """Raise :class:`ConfigError` for a field of the wrong type (a bool is not a number here)."""
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.type == "int":
+                object.__setattr__(self, f.name, _integer(f.name, value))
+            elif f.type == "bool" and not isinstance(value, (bool, np.bool_)):
+                raise ConfigError(f"config: {f.name} must be true or false, got {value!r}")
+            elif f.type == "str" and not isinstance(value, str):
+                raise ConfigError(f"config: {f.name} must be a string, got {value!r}")
+            elif f.type == "float" and (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real)):
+                raise ConfigError(f"config: {f.name} must be a number, got {value!r}")
 
     @property
     def num_layers(self) -> int:

@@ -143,6 +143,7 @@ GRADED = make_model("zoh_vmix", layers=1, neurons=3, blocks=1, inputs=3, classes
 @given(model=models(), artifact=st.booleans(), how=st.integers(0, 6), seed=st.integers(0, 2**16))
 @example(model=GRADED, artifact=True, how=2, seed=102)
 @example(model=GRADED, artifact=True, how=2, seed=22)
+@example(model=GRADED, artifact=False, how=4, seed=108)  # output_dim set to true: a crash in model building
 def test_mutated_checkpoints_and_artifacts_fail_cleanly(tmp_path_factory, model, artifact, how, seed):
     folder = tmp_path_factory.mktemp("mutant")
     checkpoint.save_checkpoint(model, folder / "m.s5rf")
