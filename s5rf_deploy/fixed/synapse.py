@@ -45,6 +45,19 @@ def synapse_arrays(prefix: str, syns: tuple[Synapse, ...], arrays: dict, meta: l
         meta.append({"source": syn.source, "weight_exp": syn.weight_exp, "delay": syn.delay, "part": syn.part})
 
 
+def stage_records(stages, arrays: dict, array_fields: tuple[str, ...], meta_fields: tuple[str, ...]) -> list[dict]:
+    """Store each stage's ``array_fields`` as arrays ``stage<k>.<field>`` and its input synapses with
+    :func:`synapse_arrays`; return one metadata record per stage (``meta_fields`` and ``inputs``)."""
+    records = []
+    for k, st in enumerate(stages):
+        for name in array_fields:
+            arrays[f"stage{k}.{name}"] = getattr(st, name)
+        syns: list = []
+        synapse_arrays(f"stage{k}.in", st.inputs, arrays, syns)
+        records.append({name: getattr(st, name) for name in meta_fields} | {"inputs": syns})
+    return records
+
+
 def int_array(arrays: dict[str, np.ndarray], name: str) -> np.ndarray:
     """The integer array ``name`` as int64; any other dtype is a corrupted artifact."""
     value = arrays[name]

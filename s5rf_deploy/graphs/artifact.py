@@ -21,17 +21,8 @@ import numpy as np
 from s5rf_deploy import container
 from s5rf_deploy.errors import FormatError, S5RFError
 from s5rf_deploy.fixed import arithmetic as fx
-from s5rf_deploy.fixed.synapse import (
-    INPUT,
-    Synapse,
-    as_tuple,
-    check_int,
-    check_positive,
-    check_synapse,
-    int_array,
-    read_synapses,
-    synapse_arrays,
-)
+from s5rf_deploy.fixed import synapse as fs
+from s5rf_deploy.fixed.synapse import INPUT, Synapse
 from s5rf_deploy.hw_profiles import HardwareProfile, profile_from_dict
 
 KIND = "s5rf-fxp-graph"
@@ -102,14 +93,8 @@ def save_lif_graph(net: LifGraph, path: str | os.PathLike) -> None:
         raise S5RFError("only fixed-point graphs are written as artifacts (the float layout comes from the .nir)")
     validate_lif_graph(net, UNSAVED)
     arrays: dict[str, np.ndarray] = {}
-    stages = []
-    for k, st in enumerate(net.stages):
-        arrays[f"stage{k}.neurons"] = st.neurons
-        arrays[f"stage{k}.scale"] = st.scale
-        syns: list = []
-        synapse_arrays(f"stage{k}.in", st.inputs, arrays, syns)
-        stages.append({"node": st.node, "du": st.du, "dv": st.dv, "vth": st.vth, "spiking": st.spiking,
-                       "offset": st.offset, "inputs": syns})
+    stages = fs.stage_records(net.stages, arrays, ("neurons", "scale"),
+                              ("node", "du", "dv", "vth", "spiking", "offset"))
     meta = {"input_dim": net.input_dim, "stages": stages, "bias_starts": list(net.bias_starts),
             "outputs": list(net.outputs), "node_sizes": net.node_sizes, "profile": net.profile.to_dict(),
             "precision": net.precision, "dt": net.dt, "provenance": net.provenance}
@@ -125,10 +110,10 @@ def load_lif_graph(path: str | os.PathLike) -> LifGraph:
     try:
         stages = []
         for k, s in enumerate(meta["stages"]):
-            syns = read_synapses(f"stage{k}.in", s["inputs"], arrays)
-            stages.append(LifStage(s["node"], int_array(arrays, f"stage{k}.neurons"), s["du"], s["dv"], s["vth"],
+            syns = fs.read_synapses(f"stage{k}.in", s["inputs"], arrays)
+            stages.append(LifStage(s["node"], fs.int_array(arrays, f"stage{k}.neurons"), s["du"], s["dv"], s["vth"],
                                    s["spiking"], s["offset"], syns, arrays[f"stage{k}.scale"]))
-        net = LifGraph(meta["input_dim"], tuple(stages), as_tuple(meta["bias_starts"]), as_tuple(meta["outputs"]),
+        net = LifGraph(meta["input_dim"], tuple(stages), fs.as_tuple(meta["bias_starts"]), fs.as_tuple(meta["outputs"]),
                        meta["node_sizes"], profile_from_dict(meta["profile"], f"{path} (embedded profile)"),
                        meta["precision"], meta["dt"], meta.get("provenance", {}))
     except (KeyError, TypeError, ValueError) as exc:
@@ -148,14 +133,14 @@ def validate_lif_graph(net: LifGraph, source: str) -> None:
     """
     if net.precision != "fixed":
         raise FormatError(f"{source}: precision {net.precision!r}: artifacts hold fixed-point graphs only")
-    check_int(net.input_dim, 0, None, "input_dim", source)
-    check_positive(net.dt, "dt", source)
+    fs.check_int(net.input_dim, 0, None, "input_dim", source)
+    fs.check_positive(net.dt, "dt", source)
     if not isinstance(net.provenance, dict):
         raise FormatError(f"{source}: provenance is not a mapping")
     if not isinstance(net.node_sizes, dict):
         raise FormatError(f"{source}: node_sizes is not a mapping of node names to sizes")
     for node, size in net.node_sizes.items():
-        check_int(size, 1, None, f"node_sizes[{node!r}]", source)
+        fs.check_int(size, 1, None, f"node_sizes[{node!r}]", source)
     if not (isinstance(net.outputs, tuple) and net.outputs):
         raise FormatError(f"{source}: outputs {net.outputs!r} is not a non-empty list of nodes")
     for out in net.outputs:
@@ -164,7 +149,7 @@ def validate_lif_graph(net: LifGraph, source: str) -> None:
     if not isinstance(net.bias_starts, tuple):
         raise FormatError(f"{source}: bias_starts {net.bias_starts!r} is not a list of steps")
     for j, start in enumerate(net.bias_starts):
-        check_int(start, 1, None, f"bias_starts[{j}]", source)
+        fs.check_int(start, 1, None, f"bias_starts[{j}]", source)
     for k in range(len(net.stages)):
         _check_stage(net, k, source)
     _check_coverage(net, source)
@@ -172,7 +157,7 @@ def validate_lif_graph(net: LifGraph, source: str) -> None:
     sends |= {k: (st.size, ("spikes",)) for k, st in enumerate(net.stages) if st.spiking}
     for k, st in enumerate(net.stages):
         for j, syn in enumerate(st.inputs):
-            check_synapse(syn, f"stage {k}", f"stage{k}.in.{j}", st.size, sends,
+            fs.check_synapse(syn, f"stage {k}", f"stage{k}.in.{j}", st.size, sends,
                           "the network input, the bias lines or a spiking stage", net.profile, source)
 
 
@@ -199,7 +184,7 @@ def _check_stage(net: LifGraph, k: int, source: str) -> None:
             raise FormatError(f"{source}: stage {k} {name} {value!r} is not an integer in Lava's range 0..{high}")
     if not isinstance(st.spiking, bool):
         raise FormatError(f"{source}: stage {k} spiking {st.spiking!r} is not true or false")
-    check_int(st.offset, 1, None, f"stage {k} offset", source)
+    fs.check_int(st.offset, 1, None, f"stage {k} offset", source)
 
 
 def _check_coverage(net: LifGraph, source: str) -> None:

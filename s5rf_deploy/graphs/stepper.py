@@ -1,7 +1,7 @@
 """The bit-accurate stepper for :class:`LifGraph` networks (standard NIR graphs on Lava LIF + Dense).
 
 Same contract as the S5-RF stepper: exactly the integers of the Lava
-fixed-point run (Lava's ``LIF`` via :func:`fixed_point.lif_step`, ``Dense``
+fixed-point run (Lava's ``LIF`` via :func:`~s5rf_deploy.fixed.arithmetic.lif_step`, ``Dense``
 via :class:`~s5rf_deploy.fixed.engine.Port`), batched over samples.  The input
 enters one step late (offset 1), bias lines switch on at their start steps,
 and after the input's T steps the graph runs ``latency`` more so that every

@@ -17,18 +17,8 @@ import numpy as np
 
 from s5rf_deploy import container
 from s5rf_deploy.errors import FormatError
-from s5rf_deploy.fixed.synapse import (
-    INPUT,
-    Synapse,
-    as_tuple,
-    check_int,
-    check_positive,
-    check_synapse,
-    int_array,
-    is_int,
-    read_synapses,
-    synapse_arrays,
-)
+from s5rf_deploy.fixed import synapse as fs
+from s5rf_deploy.fixed.synapse import INPUT, Synapse
 from s5rf_deploy.hw_profiles import HardwareProfile, profile_from_dict
 
 KIND = "s5rf-fxp-network"
@@ -101,17 +91,10 @@ def save_fxp(net: FxpNetwork, path: str | os.PathLike) -> None:
     needed to load it)."""
     validate_fxp(net, UNSAVED)
     arrays: dict[str, np.ndarray] = {}
-    stages = []
-    for k, st in enumerate(net.stages):
-        arrays[f"stage{k}.decay_re"] = st.decay_re
-        arrays[f"stage{k}.decay_im"] = st.decay_im
-        in_meta: list = []
-        synapse_arrays(f"stage{k}.in", st.inputs, arrays, in_meta)
-        stages.append({"threshold": st.threshold, "spike": st.spike, "input_shift": st.input_shift,
-                       "state_scale": st.state_scale, "payload_shift": st.payload_shift,
-                       "inputs": in_meta})
+    stages = fs.stage_records(net.stages, arrays, ("decay_re", "decay_im"),
+                           ("threshold", "spike", "input_shift", "state_scale", "payload_shift"))
     ro_meta: list = []
-    synapse_arrays("readout", net.readout.inputs, arrays, ro_meta)
+    fs.synapse_arrays("readout", net.readout.inputs, arrays, ro_meta)
     arrays["readout.du"] = net.readout.du
     meta = {"input_dim": net.input_dim, "stages": stages, "profile": net.profile.to_dict(),
             "readout": {"inputs": ro_meta, "vth_mantissa": net.readout.vth_mantissa, "scale": net.readout.scale},
@@ -129,16 +112,17 @@ def load_fxp(path: str | os.PathLike) -> FxpNetwork:
     try:
         profile = profile_from_dict(meta["profile"], f"{path} (embedded profile)")
         stages = tuple(
-            Stage(decay_re=int_array(arrays, f"stage{k}.decay_re"), decay_im=int_array(arrays, f"stage{k}.decay_im"),
+            Stage(decay_re=fs.int_array(arrays, f"stage{k}.decay_re"),
+                  decay_im=fs.int_array(arrays, f"stage{k}.decay_im"),
                   threshold=s["threshold"], spike=s["spike"], input_shift=s["input_shift"],
                   state_scale=s["state_scale"], payload_shift=s["payload_shift"],
-                  inputs=read_synapses(f"stage{k}.in", s["inputs"], arrays))
+                  inputs=fs.read_synapses(f"stage{k}.in", s["inputs"], arrays))
             for k, s in enumerate(meta["stages"]))
         ro = meta["readout"]
-        readout = Readout(read_synapses("readout", ro["inputs"], arrays), int_array(arrays, "readout.du"),
+        readout = Readout(fs.read_synapses("readout", ro["inputs"], arrays), fs.int_array(arrays, "readout.du"),
                           ro["vth_mantissa"], ro["scale"])
-        net = FxpNetwork(meta["input_dim"], stages, readout, profile, as_tuple(meta["layer_stages"]),
-                         as_tuple(meta["state_stages"]), meta.get("provenance", {}))
+        net = FxpNetwork(meta["input_dim"], stages, readout, profile, fs.as_tuple(meta["layer_stages"]),
+                         fs.as_tuple(meta["state_stages"]), meta.get("provenance", {}))
     except (KeyError, TypeError, ValueError) as exc:
         raise FormatError(f"{path}: incomplete or malformed fixed-point network "
                           f"({type(exc).__name__}: {exc})") from None
@@ -154,7 +138,7 @@ def validate_fxp(net: FxpNetwork, source: str) -> None:
     stages only, reading what their source sends ("spikes", or a graded stage's "re"/"im"), delayed by exactly
     the pipeline's alignment (docs/fixed-point.md, timing); and the stages recording each float layer.
     """
-    check_int(net.input_dim, 1, None, "input_dim", source)
+    fs.check_int(net.input_dim, 1, None, "input_dim", source)
     if not isinstance(net.provenance, dict):
         raise FormatError(f"{source}: provenance is not a mapping")
     sends: dict[int, tuple[int, tuple[str, ...]]] = {INPUT: (net.input_dim, ("spikes",))}
@@ -181,10 +165,10 @@ def _check_stage(net: FxpNetwork, k: int, source: str) -> None:
         raise FormatError(f"{source}: stage {k} decay coefficients exceed {prof.decay['bits']} bits")
     if not (isinstance(st.spike, str) and st.spike in SPIKE_RULES):
         raise FormatError(f"{source}: stage {k} has spike rule {st.spike!r}, not one of {SPIKE_RULES}")
-    check_int(st.threshold, 0, prof.state_max, f"stage {k} threshold", source)
-    check_int(st.input_shift, 0, prof.state["input_shift_max"], f"stage {k} input shift", source)
-    check_int(st.payload_shift, 0, prof.state["bits"] - 1, f"stage {k} payload shift", source)
-    check_positive(st.state_scale, f"stage {k} state scale", source)
+    fs.check_int(st.threshold, 0, prof.state_max, f"stage {k} threshold", source)
+    fs.check_int(st.input_shift, 0, prof.state["input_shift_max"], f"stage {k} input shift", source)
+    fs.check_int(st.payload_shift, 0, prof.state["bits"] - 1, f"stage {k} payload shift", source)
+    fs.check_positive(st.state_scale, f"stage {k} state scale", source)
 
 
 def _check_pipeline_synapse(net: FxpNetwork, syn: Synapse, target: int, name: str, rows: int,
@@ -192,7 +176,7 @@ def _check_pipeline_synapse(net: FxpNetwork, syn: Synapse, target: int, name: st
     """One synapse into stage ``target`` (the readout: ``len(net.stages)``), ``sends`` holding its possible
     sources: the shared checks, then the pipeline's alignment and Lava's undelayed graded payloads."""
     where = f"stage {target}" if target < len(net.stages) else "readout"
-    check_synapse(syn, where, name, rows, sends, "the network input or an earlier stage", net.profile, source)
+    fs.check_synapse(syn, where, name, rows, sends, "the network input or an earlier stage", net.profile, source)
     aligned = net.depth(target) - (0 if syn.source == INPUT else net.depth(syn.source)) - 1
     if syn.delay != aligned:
         raise FormatError(f"{source}: {where} synapse from {syn.source} ({name}) delay {syn.delay} breaks the "
@@ -208,10 +192,10 @@ def _check_readout(net: FxpNetwork, sends: dict[int, tuple[int, tuple[str, ...]]
     if not (isinstance(du, np.ndarray) and du.dtype.kind in "iu" and du.ndim == 1 and du.size):
         raise FormatError(f"{source}: readout du (readout.du) is not a non-empty 1-D integer array of class leaks")
     for value in du.tolist():
-        check_int(value, 0, (1 << readout["leak_bits"]) - 1, "readout du", source)
-    check_int(net.readout.vth_mantissa, 0, (1 << readout["threshold_mantissa_bits"]) - 1,
+        fs.check_int(value, 0, (1 << readout["leak_bits"]) - 1, "readout du", source)
+    fs.check_int(net.readout.vth_mantissa, 0, (1 << readout["threshold_mantissa_bits"]) - 1,
               "readout threshold mantissa", source)
-    check_positive(net.readout.scale, "readout scale", source)
+    fs.check_positive(net.readout.scale, "readout scale", source)
     for j, syn in enumerate(net.readout.inputs):
         _check_pipeline_synapse(net, syn, len(net.stages), f"readout.{j}", net.num_classes, sends, source)
 
@@ -223,7 +207,7 @@ def _check_layers(net: FxpNetwork, source: str) -> None:
         if not isinstance(stages, tuple):
             raise FormatError(f"{source}: {what} {stages!r} is not a list of stages")
         for k in stages:
-            if not (is_int(k) and 0 <= k < len(net.stages)):
+            if not (fs.is_int(k) and 0 <= k < len(net.stages)):
                 raise FormatError(f"{source}: layer stage {k!r} is not one of the {len(net.stages)} stages ({what})")
     if len(net.layer_stages) != len(net.state_stages):
         raise FormatError(f"{source}: layer_stages and state_stages name {len(net.layer_stages)} and "

@@ -15,10 +15,10 @@ import os
 import nir
 import numpy as np
 import pytest
-from fuzz.mutations import corrupt_array, read, replace_field, write
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from mutations import corrupt_array, read, replace_field, write
 from s5rf_deploy.converters.nir.load import load_nir
 from s5rf_deploy.errors import S5RFError
 from s5rf_deploy.graphs.artifact import KIND, save_lif_graph

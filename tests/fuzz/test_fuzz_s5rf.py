@@ -14,11 +14,11 @@ import os
 
 import numpy as np
 import pytest
-from fuzz.mutations import corrupt_array, junk, read, replace_field, write
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from helpers import VARIANTS, make_model
+from mutations import corrupt_array, junk, read, replace_field, write
 from s5rf_deploy.converters.nir.export import to_nir, write_nir
 from s5rf_deploy.errors import S5RFError
 from s5rf_deploy.hw_profiles import load_profile

@@ -11,9 +11,8 @@ import nir
 import numpy as np
 import pytest
 
-from s5rf_deploy import container
-from s5rf_deploy.errors import FormatError
-from s5rf_deploy.graphs.artifact import KIND, VERSION, load_lif_graph, save_lif_graph
+from mutations import corrupt, refused
+from s5rf_deploy.graphs.artifact import KIND, load_lif_graph, save_lif_graph
 from s5rf_deploy.graphs.network import from_nir
 from s5rf_deploy.graphs.quantize import lif_graph
 from s5rf_deploy.hw_profiles import load_profile
@@ -44,23 +43,6 @@ def good(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("graph") / "good.fxp"
     save_lif_graph(GRAPH, path)
     return path
-
-
-def corrupt(good: Path, folder: Path, edit: Callable[[dict, dict], None]) -> Path:
-    """``good`` with ``edit(meta, arrays)`` applied, written without validation."""
-    header, arrays = container.load(good, KIND, VERSION)
-    meta = {k: v for k, v in header.items() if k not in ("format", "kind", "version")}
-    edit(meta, arrays)
-    container.save(folder / "bad.fxp", KIND, VERSION, meta, arrays)
-    return folder / "bad.fxp"
-
-
-def refused(path: Path | str, message: str, call: Callable[[], object]) -> None:
-    """``call()`` raises a one-line FormatError naming ``path`` and holding ``message``."""
-    with pytest.raises(FormatError) as info:
-        call()
-    text = str(info.value)
-    assert "\n" not in text and text.startswith(f"{path}: ") and message in text, text
 
 
 def top(key: str, value) -> Callable[[dict, dict], None]:
@@ -134,7 +116,7 @@ CASES = {
 
 @pytest.mark.parametrize("edit, message", CASES.values(), ids=CASES.keys())
 def test_corrupt_field_is_refused_in_one_line(good, tmp_path, edit, message):
-    path = corrupt(good, tmp_path, edit)
+    path = corrupt(good, tmp_path, KIND, edit)
     refused(path, message, lambda: load_lif_graph(path))
 
 

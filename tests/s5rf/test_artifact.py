@@ -12,11 +12,10 @@ import pytest
 
 from cli_helpers import assert_bad_input, run
 from helpers import make_model, random_spikes
-from s5rf_deploy import container
+from mutations import corrupt, refused
 from s5rf_deploy.dataset import Dataset, save_dataset
-from s5rf_deploy.errors import FormatError
 from s5rf_deploy.hw_profiles import load_profile
-from s5rf_deploy.s5rf.artifact import KIND, VERSION, load_fxp, save_fxp
+from s5rf_deploy.s5rf.artifact import KIND, load_fxp, save_fxp
 from s5rf_deploy.s5rf.network import network_from_model
 from s5rf_deploy.s5rf.quantize import quantize
 
@@ -37,23 +36,6 @@ def good(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("fxp") / "good.fxp"
     save_fxp(NET, path)
     return path
-
-
-def corrupt(good: Path, folder: Path, edit: Callable[[dict, dict], None]) -> Path:
-    """``good`` with ``edit(meta, arrays)`` applied, written without validation."""
-    header, arrays = container.load(good, KIND, VERSION)
-    meta = {k: v for k, v in header.items() if k not in ("format", "kind", "version")}
-    edit(meta, arrays)
-    container.save(folder / "bad.fxp", KIND, VERSION, meta, arrays)
-    return folder / "bad.fxp"
-
-
-def refused(path: Path | str, message: str, call: Callable[[], object]) -> None:
-    """``call()`` raises a one-line FormatError naming ``path`` and holding ``message``."""
-    with pytest.raises(FormatError) as info:
-        call()
-    text = str(info.value)
-    assert "\n" not in text and text.startswith(f"{path}: ") and message in text, text
 
 
 def stage(k: int, key: str, value) -> Callable[[dict, dict], None]:
@@ -146,7 +128,7 @@ CASES = {
 
 @pytest.mark.parametrize("edit, message", CASES.values(), ids=CASES.keys())
 def test_corrupt_field_is_refused_in_one_line(good, tmp_path, edit, message):
-    path = corrupt(good, tmp_path, edit)
+    path = corrupt(good, tmp_path, KIND, edit)
     refused(path, message, lambda: load_fxp(path))
 
 
@@ -178,7 +160,7 @@ def _issue_21_artifact(tmp_path: Path) -> Path:
     graded part "re" of the network input (the stepper crashed with KeyError: (-1, 're'))."""
     path = tmp_path / "good.fxp"
     save_fxp(_quantized(layers=1, neurons=3, blocks=1, inputs=3, classes=2), path)
-    return corrupt(path, tmp_path, synapse(1, 0, "source", -1))
+    return corrupt(path, tmp_path, KIND, synapse(1, 0, "source", -1))
 
 
 def test_issue_21_graded_part_from_input_is_refused(tmp_path):

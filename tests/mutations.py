@@ -1,13 +1,17 @@
-"""Corruptions of stored containers, shared by the fuzz tests: junk JSON values, damaged arrays."""
+"""Corruptions of stored containers, shared by the artifact and fuzz tests: junk JSON values, damaged arrays,
+edits written without validation, and the one-line refusal they must get."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from s5rf_deploy import container
+from s5rf_deploy.errors import FormatError
 
 
 def junk(rng: np.random.Generator) -> Any:
@@ -57,3 +61,18 @@ def corrupt_array(arrays: dict[str, np.ndarray], rng: np.random.Generator, how: 
         arrays[key] = value.reshape(-1)[: max(value.size - 1, 0)] if rng.integers(2) else value[..., None]
     else:
         del arrays[key]
+
+
+def corrupt(good: Path, folder: Path, kind: str, edit: Callable[[dict, dict], None]) -> Path:
+    """The artifact ``good`` with ``edit(meta, arrays)`` applied, written without validation."""
+    meta, arrays = read(good, kind)
+    edit(meta, arrays)
+    return write(folder / "bad.fxp", kind, meta, arrays)
+
+
+def refused(path: Path | str, message: str, call: Callable[[], object]) -> None:
+    """``call()`` raises a one-line FormatError naming ``path`` and holding ``message``."""
+    with pytest.raises(FormatError) as info:
+        call()
+    text = str(info.value)
+    assert "\n" not in text and text.startswith(f"{path}: ") and message in text, text
