@@ -84,8 +84,11 @@ def output_options(description: str, also: tuple[str, ...] = ()) -> Callable[[Ca
 
 
 def warn(ctx: click.Context, message: str) -> None:
-    """A one-line ``warning: ...`` on stderr (none with --quiet)."""
-    if not ctx.obj["quiet"]:
+    """A one-line ``warning: ...`` on stderr (none with --quiet); with --json it joins the payload's
+    ``warnings`` instead."""
+    if ctx.obj["json"]:
+        ctx.obj.setdefault("warnings", []).append(message)
+    elif not ctx.obj["quiet"]:
         click.echo(f"warning: {message}", err=True)
 
 
@@ -109,7 +112,9 @@ def one_line_warnings(ctx: click.Context) -> Iterator[None]:
 def emit(ctx: click.Context, payload: dict, text: str) -> None:
     """Print ``text`` (or ``payload`` as JSON with --json); nothing with --quiet."""
     if ctx.obj["json"]:
-        click.echo(json.dumps(payload, indent=2, sort_keys=True))
+        warnings_seen = ctx.obj.get("warnings", [])
+        click.echo(json.dumps(payload | ({"warnings": warnings_seen} if warnings_seen else {}), indent=2,
+                              sort_keys=True))
     elif not ctx.obj["quiet"]:
         click.echo(text)
 

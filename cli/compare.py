@@ -32,6 +32,9 @@ def _table(result: dict) -> str:
         lines.append(f"Lava fixed point on {lava['samples']} samples: "
                      + ("bit-exact with the stepper" if lava["bit_exact"] else
                         f"MISMATCH ({lava['mismatched_values']} values differ)"))
+    if result.get("attribution"):
+        lines.append("top-1 agreement lost per stage (points): " + ", ".join(
+            f"{s['stage']} {100 * s['top1_cost']:.1f}" for s in result["attribution"]))
     return "\n".join(lines)
 
 
@@ -71,9 +74,10 @@ def compare(ctx: click.Context, model: str, input_path: str, labels: bool, confi
     from s5rf_deploy.cli.app import CheckFailed
     from s5rf_deploy.dataset import load_dataset
     from s5rf_deploy.errors import S5RFError
+    from s5rf_deploy.tasks.attribution import attribute, flags
     from s5rf_deploy.tasks.compare import lava_check, metrics, runs_for
     from s5rf_deploy.tasks.compare_report import write_report
-    from s5rf_deploy.tasks.families import family_of
+    from s5rf_deploy.tasks.families import S5RF, family_of
     from s5rf_deploy.tasks.fixed_artifacts import fixed_point_for
     from s5rf_deploy.tasks.loading import load_network
 
@@ -95,8 +99,13 @@ def compare(ctx: click.Context, model: str, input_path: str, labels: bool, confi
     progress = progress_bar(ctx, "compare")
     runs = runs_for(net, fxp, data.inputs, progress)
     result = {"model": str(model), "fixed_point": what, **metrics(runs, truth)}
+    if family_of(net) is S5RF:
+        result["attribution"] = attribute(net, runs, data.inputs)
     if lava_samples:
         result["lava"] = lava_check(fxp, data.inputs[:lava_samples], progress_bar(ctx, "lava"))
+    result["flags"] = flags(result)
+    for line in result["flags"]:
+        warn(ctx, line)
     files = write_report(output, result, runs, truth, force)
     emit(ctx, result | {"files": files}, _table(result) + f"\nwrote {output}/: {', '.join(files)}")
     if lava_samples and not result["lava"]["bit_exact"]:

@@ -17,18 +17,21 @@ from s5rf_deploy.cli.common import POSITIVE, emit, output_options, warn
               help=".npz whose inputs choose the state scales (and measure agreement).")
 @click.option("--calibration-samples", default=256, show_default=True, type=click.IntRange(min=1),
               help="Use at most this many samples.")
-@click.option("--digits", default=2, show_default=True, type=click.IntRange(1, 4),
-              help="Synapses per connection (each adds ~7 weight bits and the same synaptic memory).")
+@click.option("--digits", default="2", show_default=True, type=click.Choice(["1", "2", "3", "4", "auto"]),
+              help="Synapses per connection (each adds ~7 weight bits and the same synaptic memory); auto: the fewest "
+                   "per connection that keep calibration top-1 agreement >= --target (S5-RF, needs --calibrate).")
+@click.option("--target", default=0.995, show_default=True, type=click.FloatRange(0, 1),
+              help="Top-1 agreement --digits auto must keep on the calibration data.")
 @click.option("--max-steps", default=1000, show_default=True, type=click.IntRange(min=1),
-              help="Sequence length the readout must hold without calibration (worst case).")
+              help="Longest sequence the readout must hold when no calibration data sets its scale.")
 @click.option("--dt", type=POSITIVE, help="Sampling period for NIR graphs without dt metadata.")
 @click.option("--allow-overflow", is_flag=True, help="Write the artifact even if it does not fit or overflows.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Also write the report as JSON.")
 @output_options("Fixed-point .fxp to write.", also=("report_path",))
 @click.pass_context
 def quantize(ctx: click.Context, model: str, profile: str, config: str | None, calibrate: str | None,
-             calibration_samples: int, digits: int, max_steps: int, dt: float | None, allow_overflow: bool,
-             report_path: str | None, output: str) -> None:
+             calibration_samples: int, digits: str, target: float, max_steps: int, dt: float | None,
+             allow_overflow: bool, report_path: str | None, output: str) -> None:
     """Quantize MODEL for a hardware profile and write a fixed-point artifact.
 
     S5-RF models become RF compartments; standard NIR graphs (LIF, IF, CubaLIF,
@@ -50,7 +53,7 @@ def quantize(ctx: click.Context, model: str, profile: str, config: str | None, c
     prof = load_profile(profile)
     net = load_network(model, config, dt=dt)
     calib = calibration_inputs(calibrate, net.input_dim, calibration_samples) if calibrate else None
-    fxp, report = quantize_network(net, prof, calib, digits, max_steps, dt)
+    fxp, report = quantize_network(net, prof, calib, digits, max_steps, dt, calibrate, target)
     check_fits(report, allow_overflow)
     family_of(net).save_fixed(fxp, output)
     table = quantization_text(report, prof.name)
@@ -58,7 +61,7 @@ def quantize(ctx: click.Context, model: str, profile: str, config: str | None, c
         warn(ctx, message)
     payload = {"output": output, "profile": prof.name, "layers": report.layers, "readout": report.readout,
                "resources": report.resources, "calibration": report.calibration, "overflow": report.overflow,
-               "warnings": report.warnings}
+               "warnings": report.warnings, "digits": report.digits}
     if report_path:
         with atomic_path(report_path) as tmp:
             tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")

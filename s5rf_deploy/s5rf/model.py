@@ -146,14 +146,15 @@ class S5RFModel(nn.Module):
         """Per-class leak factor ``beta = sigmoid(tau)`` of the readout integrators."""
         return torch.sigmoid(self.tau)
 
-    def forward(self, u: torch.Tensor, record_states: bool = False) -> ForwardResult:
-        """Run a batch ``u`` of shape ``(N, T, H)`` through the network."""
+    def forward(self, u: torch.Tensor, record_states: bool = False, start: int = 0) -> ForwardResult:
+        """Run a batch ``u`` of shape ``(N, T, H)`` through the network; with ``start`` = k, ``u`` is the input
+        of layer k (for k = the number of layers: of the readout) and only the rest of the network runs."""
         cfg = self.config
         last = cfg.num_layers - 1
         x = u.to(self.readout_weight.dtype)
         spikes: list[torch.Tensor] = []
         states: list[torch.Tensor] = []
-        for i, layer in enumerate(self.layers):
+        for i, layer in list(enumerate(self.layers))[start:]:
             current = layer.current(x)
             if cfg.dense_dropout and 0 < i < last:
                 current = self.dropout(current.real) + 1j * self.dropout(current.imag)

@@ -160,11 +160,16 @@ def _traces(run) -> list[np.ndarray]:
 
 
 def lava_check(fxp, inputs: np.ndarray, progress=None) -> dict[str, Any]:
-    """Lava fixed point against the stepper on ``inputs``: readout, spikes (and states for S5-RF), bit for bit."""
+    """Lava fixed point against the stepper on ``inputs``: readout, spikes (and states for S5-RF) and
+    saturation counts, bit for bit; a count that differs (or is missing on one side) is one mismatched value.
+    ``saturation`` holds both runs' counts."""
     family = family_of(fxp)
     got = family.lava(fxp, inputs.shape[1]).run(inputs, progress=progress)
     want = family.stepper(fxp).run(inputs, record=("spikes",) if got.states is None else ("spikes", "states"))
     pairs = list(zip(_traces(got), _traces(want), strict=True))
     mismatched = int(np.count_nonzero(got.readout != want.readout)) + sum(int(np.count_nonzero(a != b))
                                                                            for a, b in pairs)
-    return {"samples": int(len(inputs)), "bit_exact": mismatched == 0, "mismatched_values": mismatched}
+    mismatched += sum(got.saturation.get(k) != want.saturation.get(k) for k in got.saturation | want.saturation)
+    return {"samples": int(len(inputs)), "bit_exact": mismatched == 0, "mismatched_values": mismatched,
+            "saturation": {"lava": {k: int(v) for k, v in got.saturation.items()},
+                           "stepper": {k: int(v) for k, v in want.saturation.items()}}}

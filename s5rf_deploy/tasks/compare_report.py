@@ -126,6 +126,12 @@ def _markdown(result: dict[str, Any], figures: list[tuple[str, str]]) -> str:
                      f"{'bit-exact with the stepper' if lava['bit_exact'] else 'MISMATCH'} "
                      f"({lava['mismatched_values']} values differ).")
     lines.append(f"Saturated updates in the stepper run: {sum(result['saturation'].values())}.")
+    if result.get("attribution"):
+        lines += ["", "Top-1 agreement lost per stage (the float network from that stage on, fed with the fixed-point "
+                  "spikes before it; docs/compare.md):", "", "| stage | points lost | what helps |", "|---|---|---|"]
+        lines += [f"| {s['stage']} | {100 * s['top1_cost']:.1f} | {s['hint']} |" for s in result["attribution"]]
+    if result.get("flags"):
+        lines += ["", "Warnings:", ""] + [f"- {line}" for line in result["flags"]]
     lines += ["", "Definitions: docs/compare.md of s5rf-deploy.", ""]
     lines += [f"## {title}\n\n![{title}]({name})\n" for name, title in figures]
     return "\n".join(lines)

@@ -137,19 +137,35 @@ def is_fixed(net: object) -> bool:
     return isinstance(net, family_of(net).fixed_type) and getattr(net, "precision", "fixed") == "fixed"
 
 
-def quantize_network(net, profile, calibration: np.ndarray | None = None, digits: int = 2, max_steps: int = 1000,
-                     dt: float | None = None) -> tuple[Any, QuantizationReport]:
+def quantize_network(net, profile, calibration: np.ndarray | None = None, digits: int | str = 2,
+                     max_steps: int = 1000, dt: float | None = None, source: str | None = None,
+                     target: float = 0.995) -> tuple[Any, QuantizationReport]:
     """Quantize a float network of either family for ``profile``.
 
-    With ``calibration`` inputs (N, T, H) the scales follow what the float network
-    does on them (S5-RF), and ``report.calibration`` records the samples and the
-    fixed-point agreement on them, with the same keys for both families.
+    With ``calibration`` inputs (N, T, H; from the file ``source``) the scales follow
+    what the float network does on them, and ``report.calibration`` records the
+    samples and the fixed-point agreement on them, with the same keys for both
+    families; the artifact's provenance keeps the same record (``calibrated``
+    true or false).  ``digits`` "auto" (S5-RF, calibrated) picks the fewest weight
+    digits per connection that keep calibration top-1 agreement >= ``target``.
     """
     family = family_of(net)
-    fixed, report = family.quantize(net, profile, digits, max_steps, dt, calibration)
+    if digits == "auto":
+        if family is not S5RF:
+            raise S5RFError("--digits auto chooses digits for S5-RF networks; give a number for standard graphs")
+        if calibration is None:
+            raise S5RFError("--digits auto chooses by result on calibration data: give --calibrate FILE")
+        from s5rf_deploy.s5rf.quantize import quantize_auto
+
+        fixed, report = quantize_auto(net, profile, calibration, target, max_steps=max_steps)
+    else:
+        fixed, report = family.quantize(net, profile, int(digits), max_steps, dt, calibration)
+    report.calibration["calibrated"] = calibration is not None
     if calibration is not None:
         report.calibration.update({"samples": int(len(calibration)), "steps": int(np.shape(calibration)[1]),
-                                   "agreement": family.agreement(net, fixed, calibration)})
+                                   "agreement": family.agreement(net, fixed, calibration)}
+                                  | ({"source": str(source)} if source else {}))
+    fixed.provenance["calibration"] = report.calibration
     return fixed, report
 
 

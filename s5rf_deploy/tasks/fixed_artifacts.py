@@ -37,15 +37,16 @@ def fixed_point_for(net, fxp_path: str | None, profile: str, calibrate: str | No
         check_matches(net, fxp, fxp_path)
         return fxp, f"artifact {fxp_path} ({fxp.profile.name})"
     prof = load_profile(profile)
+    source = calibrate
     if calibrate:
         calib, what = calibration_inputs(calibrate, net.input_dim), f", calibrated on {calibrate}"
     elif own_inputs is not None:
-        name, inputs = own_inputs
+        source, inputs = own_inputs
         calib = np.asarray(inputs[:CALIBRATION_SAMPLES])
-        what = f", calibrated on the first {len(calib)} samples of {name} (--calibrate TRAIN.npz keeps them apart)"
+        what = f", calibrated on the first {len(calib)} samples of {source} (--calibrate TRAIN.npz keeps them apart)"
     else:
         calib, what = None, ""
-    fxp, report = quantize_network(net, prof, calib, dt=dt)
+    fxp, report = quantize_network(net, prof, calib, dt=dt, source=source)
     for message in report.warnings if warn else ():
         warn(message)
     return fxp, f"quantized for {prof.name}{what}"

@@ -76,6 +76,13 @@ def _fixed_s5rf(net: FxpNetwork) -> dict[str, Any]:
             "profile": net.profile.name, "stages": stages}
 
 
+def calibration_of(net) -> dict[str, Any]:
+    """Whether an artifact was calibrated, on what and how many samples (older artifacts: from the samples)."""
+    record = net.provenance.get("calibration") or {}
+    calibrated = bool(record.get("calibrated", "samples" in record))
+    return {"calibrated": calibrated} | {k: record[k] for k in ("source", "samples", "steps") if k in record}
+
+
 SUMMARIES = {(S5RF, False): _s5rf, (GRAPH, False): _graph, (S5RF, True): _fixed_s5rf, (GRAPH, True): _fixed_graph}
 
 
@@ -85,6 +92,7 @@ def inspect(net, profile: HardwareProfile | None = None) -> dict[str, Any]:
     summary = SUMMARIES[family, fixed](net)
     if fixed:
         summary["resources"] = family.resources(net)
+        summary["calibration"] = calibration_of(net)
     elif profile is not None:
         try:
             _, report = quantize_network(net, profile)
@@ -119,6 +127,11 @@ def summary_text(summary: dict[str, Any]) -> str:
         lines.append("  stage " + ", ".join(f"{k} {v}" for k, v in st.items() if k != "stage"))
     if "parameters" in summary:
         lines.append(f"  {summary['parameters']} parameters")
+    if "calibration" in summary:
+        cal = summary["calibration"]
+        lines.append("  calibrated" + (f" on {cal['source']}" if "source" in cal else "")
+                     + (f" ({cal['samples']} samples of {cal['steps']} steps)" if "samples" in cal else "")
+                     if cal["calibrated"] else "  not calibrated: scales are data-free bounds (quantize --calibrate)")
     res = summary.get("resources")
     if res and "error" in res:
         lines.append(f"  on {res['profile']}: cannot be mapped ({res['error']})")

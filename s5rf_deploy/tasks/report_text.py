@@ -38,6 +38,10 @@ def quantization_table(report: QuantizationReport, profile: str) -> str:
 def _calibration_lines(report: QuantizationReport) -> list[str]:
     """Agreement on the calibration data (when calibrated) and the quantizer's warnings."""
     out = []
+    if report.digits:
+        chosen = ", ".join(f"{name} {d}" for name, d in report.digits["chosen"].items())
+        out.append(f"weight digits chosen by result (top-1 agreement >= {report.digits['target']}): {chosen} "
+                   f"({len(report.digits['tried'])} choices tried)")
     agree = report.calibration.get("agreement")
     if agree:
         sat = sum(agree["saturation"].values())
