@@ -168,10 +168,24 @@ def from_nir(graph: nir.NIRGraph, dt: float | None = None, input_convention: str
     return GraphNetwork(nodes, tuple(edges), inputs, outputs, dt, convention, meta)
 
 
+def _batchless(node: nir.NIRNode) -> nir.NIRNode:
+    """An Input or Output node without the leading batch axes of size 1 some exporters (norse, sinabs) give it:
+    their files read fine, but NIR's type check refuses to write them."""
+    if isinstance(node, (nir.Input, nir.Output)):
+        key = "input" if isinstance(node, nir.Input) else "output"
+        shape = np.asarray(getattr(node, f"{key}_type")[key])
+        while shape.ndim == 1 and shape.size > 1 and shape[0] == 1:
+            shape = shape[1:]
+        return type(node)(**{f"{key}_type": shape})
+    return node
+
+
 def to_nir(net: GraphNetwork) -> nir.NIRGraph:
-    """A flat NIR graph with the same nodes, edges and metadata (dt and convention included)."""
+    """A flat NIR graph with the same nodes, edges and metadata (dt and convention included); Input and Output
+    nodes lose leading batch axes of size 1."""
     meta = dict(net.metadata)
     if net.dt is not None:
         meta["dt"] = float(net.dt)
     meta["input_convention"] = net.input_convention
-    return nir.NIRGraph(nodes=dict(net.nodes), edges=list(net.edges), metadata=meta)
+    nodes = {name: _batchless(node) for name, node in net.nodes.items()}
+    return nir.NIRGraph(nodes=nodes, edges=list(net.edges), metadata=meta)

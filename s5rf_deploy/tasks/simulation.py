@@ -57,23 +57,24 @@ def spiking_nodes(net: GraphNetwork) -> list[str]:
 
 def simulate_graph(net: GraphNetwork, inputs: np.ndarray, record: Iterable[str] = (), batch_size: int = 64,
                    progress: Callable | None = None, dt: float | None = None) -> dict[str, np.ndarray]:
-    """Exact NIR-graph simulation: ``readout`` is the time mean of the Output node(s)."""
+    """Exact NIR-graph simulation: ``readout`` is the time mean of the Output node(s); ``spikes_<node>`` of
+    spiking nodes and ``states_<node>`` (the voltage after each step) of every neuron node when recorded."""
     from s5rf_deploy.graphs.exact_sim import GraphSimulator
 
     record = set(record)
     sim = GraphSimulator(net, dt)
-    spiking = spiking_nodes(net)
-    names = list(spiking) if "spikes" in record else []
-    if "states" in record:
-        names += sorted(n for n in sim.state_slices if n not in names)
+    spiking = spiking_nodes(net) if "spikes" in record else []
+    stateful = sorted(sim.systems) if "states" in record else []
+    names = tuple(dict.fromkeys(spiking + stateful))
     parts: dict[str, list[np.ndarray]] = {}
     for start in _batches(len(inputs), batch_size, progress):
-        res = sim.run(inputs[start:start + batch_size], tuple(names))
+        res = sim.run(inputs[start:start + batch_size], names)
         parts.setdefault("readout", []).append(res["outputs"].mean(axis=1))
         parts.setdefault("outputs", []).append(res["outputs"])
-        for name in names:
-            key = ("spikes_" if name in spiking else "states_") + name
-            parts.setdefault(key, []).append(res[f"out_{name}"])
+        for name in spiking:
+            parts.setdefault(f"spikes_{name}", []).append(res[f"out_{name}"])
+        for name in stateful:
+            parts.setdefault(f"states_{name}", []).append(res[f"v_{name}"])
     return _finish(parts)
 
 

@@ -302,3 +302,36 @@ def test_demo_and_fixture_models_round_trip_exactly(tmp_path, name):
     with torch.no_grad():
         diff = (model_from_network(net)(u).logprobs - model_from_network(back)(u).logprobs).abs().max()
     assert diff.item() <= 1e-12
+
+
+def test_input_and_output_with_a_batch_axis_export_to_a_file_plain_nir_reads(tmp_path):
+    """norse and sinabs put a batch axis of 1 on Input/Output; NIR's type check refuses to write that back."""
+    rng = np.random.default_rng(3)
+    nodes = {"input": nir.Input(input_type=np.array([1, 6])), "fc": nir.Linear(weight=rng.normal(size=(4, 6))),
+             "lif": nir.LIF(tau=np.full(4, 0.01), r=np.ones(4), v_leak=np.zeros(4), v_threshold=np.full(4, 0.5)),
+             "output": nir.Output(output_type=np.array([1, 4]))}
+    edges = [("input", "fc"), ("fc", "lif"), ("lif", "output")]
+    nir.write(tmp_path / "batch.nir", nir.NIRGraph(nodes=nodes, edges=edges, type_check=False))
+    net = load_nir(tmp_path / "batch.nir", dt=1e-3)
+    write_nir(graph_to_nir(net), tmp_path / "out.nir")
+    back = nir.read(tmp_path / "out.nir")
+    assert list(back.nodes["input"].input_type["input"]) == [6]
+    assert list(back.nodes["output"].output_type["output"]) == [4]
+    u = random_spikes(3, 20, 6, seed=1).astype(np.float64)
+    a = GraphSimulator(net).run(u)["outputs"]
+    b = GraphSimulator(from_nir(back)).run(u)["outputs"]
+    np.testing.assert_array_equal(a, b)
+    assert a.any()
+
+
+def test_simulate_records_spikes_and_voltages_of_standard_graph_neurons():
+    from s5rf_deploy.tasks.simulation import simulate_graph
+
+    net = from_nir(nir.read(DATA_DIR / "nir-paper" / "braille_noDelay_bias_zero.nir"), dt=1e-4)
+    u = random_spikes(2, 30, net.input_dim, seed=4).astype(np.float64)
+    run = simulate_graph(net, u, ("spikes", "states"))
+    exact = GraphSimulator(net).run(u, ("lif1.lif", "lif2"))
+    for node in ("lif1.lif", "lif2"):  # spiking neurons: both their spikes and their voltages
+        np.testing.assert_array_equal(run[f"spikes_{node}"], exact[f"out_{node}"])
+        np.testing.assert_array_equal(run[f"states_{node}"], exact[f"v_{node}"])
+    assert run["spikes_lif1.lif"].any()
