@@ -12,8 +12,9 @@ from s5rf_deploy.cli.common import emit, output_options
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="Config JSON for a reference .eqx model.")
 @click.option("--form", type=click.Choice(["sequence", "streaming"]), default="sequence", show_default=True,
               help="sequence: (batch, T, H) -> log-probs and spikes; streaming: one step with explicit states.")
-@click.option("--dtype", type=click.Choice(["float64", "float32"]), default="float64", show_default=True,
-              help="float64 matches PyTorch to ~1e-13; float32 for edge CPUs (spikes can flip near threshold).")
+@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True,
+              help="float32 for onnxruntime and edge runtimes (spikes can flip near threshold); float64 matches "
+                   "PyTorch to ~1e-13.")
 @output_options(".onnx file to write.")
 @click.pass_context
 def export_onnx(ctx: click.Context, model: str, config: str | None, form: str, dtype: str, output: str) -> None:
@@ -22,7 +23,7 @@ def export_onnx(ctx: click.Context, model: str, config: str | None, form: str, d
     \b
     Examples:
       s5rf-deploy export-onnx model.s5rf -o model.onnx
-      s5rf-deploy export-onnx model.s5rf --form streaming --dtype float32 -o step.onnx
+      s5rf-deploy export-onnx model.s5rf --form streaming --dtype float64 -o step.onnx
     """
     from s5rf_deploy.converters.onnx import export_onnx as run_export
     from s5rf_deploy.errors import S5RFError

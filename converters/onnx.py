@@ -101,7 +101,7 @@ def _value(name: str, dtype: int, shape: list) -> onnx.ValueInfoProto:
     return helper.make_tensor_value_info(name, dtype, shape)
 
 
-def streaming_model(net: S5RFNetwork, dtype: str = "float64") -> onnx.ModelProto:
+def streaming_model(net: S5RFNetwork, dtype: str = "float32") -> onnx.ModelProto:
     """One time step with explicit states (dynamic batch)."""
     b = _Builder(dtype)
     states = _state_names(net)
@@ -116,7 +116,7 @@ def streaming_model(net: S5RFNetwork, dtype: str = "float64") -> onnx.ModelProto
     return _finish(graph)
 
 
-def sequence_model(net: S5RFNetwork, dtype: str = "float64") -> onnx.ModelProto:
+def sequence_model(net: S5RFNetwork, dtype: str = "float32") -> onnx.ModelProto:
     """Whole sequences ``(batch, T, H) -> logprobs (batch, C)`` plus ``spikes_<i>`` (batch, T, P_i)."""
     body = _Builder(dtype)
     states = _state_names(net)
@@ -159,7 +159,7 @@ def _finish(graph: onnx.GraphProto) -> onnx.ModelProto:
     return model
 
 
-def export_onnx(net: S5RFNetwork, path: str | os.PathLike, form: str = "sequence", dtype: str = "float64") -> None:
+def export_onnx(net: S5RFNetwork, path: str | os.PathLike, form: str = "sequence", dtype: str = "float32") -> None:
     """Write the ``sequence`` or ``streaming`` form atomically."""
     if form not in ("sequence", "streaming"):
         raise S5RFError(f"unknown ONNX form {form!r} (sequence or streaming)")

@@ -111,7 +111,7 @@ def _to_onnx(net, path: Path, opts: ConvertOptions) -> str:
     if not _is(net, S5RF):
         raise S5RFError(f"{_describe(net)} does not export to ONNX; only float S5-RF networks do")
     export_onnx(net, path)
-    return "sequence form, float64 (export-onnx has the streaming form and float32)"
+    return "sequence form, float32 (export-onnx has the streaming form and float64)"
 
 
 TARGETS: dict[str, Callable] = {".s5rf": _to_checkpoint, ".nir": _to_nir, ".fxp": _to_fxp, ".net": _to_netx,

@@ -40,7 +40,7 @@ NETS = _networks()
 @pytest.mark.parametrize("name,net", NETS, ids=[n for n, _ in NETS])
 def test_sequence_form_matches_pytorch(name, net):
     """float64 graph: log-probs within 1e-5 (seen ~1e-13), identical spikes, for two batch sizes and lengths."""
-    model = sequence_model(net)
+    model = sequence_model(net, "float64")
     onnx.checker.check_model(model, full_check=True)
     session = _session(model)
     for batch, steps in ((3, 25), (1, 40)):
@@ -56,14 +56,14 @@ def test_sequence_form_matches_pytorch(name, net):
 @pytest.mark.parametrize("name,net", NETS, ids=[n for n, _ in NETS])
 def test_streaming_form_reproduces_sequence_form(name, net):
     x = random_spikes(2, 30, net.input_dim, seed=7).astype(np.float64)
-    step = _session(streaming_model(net))
+    step = _session(streaming_model(net, "float64"))
     states = {i.name: np.zeros((2, i.shape[1])) for i in step.get_inputs() if i.name != "u"}
     spikes = []
     for t in range(x.shape[1]):
         res = dict(zip([o.name for o in step.get_outputs()], step.run(None, {"u": x[:, t], **states}), strict=True))
         states = {n: res[f"{n}_next"] for n in states}
         spikes.append(res["spikes_0"])
-    seq = _session(sequence_model(net)).run(None, {"u": x})
+    seq = _session(sequence_model(net, "float64")).run(None, {"u": x})
     logprobs = torch.log_softmax(torch.from_numpy(states["y_sum"] / x.shape[1]), -1).numpy()
     np.testing.assert_allclose(logprobs, seq[0], rtol=0, atol=1e-12)
     np.testing.assert_array_equal(np.stack(spikes, 1), seq[1])
@@ -85,6 +85,8 @@ def test_cli_export_onnx(tmp_path):
     assert result.exit_code == 0, result.output
     onnx.checker.check_model(onnx.load(str(out)))
     assert [i.name for i in onnx.load(str(out)).graph.input][:3] == ["u", "re_0", "im_0"]
+    # float32 unless asked: what onnxruntime users and edge runtimes expect
+    assert {i.type.tensor_type.elem_type for i in onnx.load(str(out)).graph.input} == {onnx.TensorProto.FLOAT}
     assert_bad_input(run("export-onnx", str(PAPER / "lif_norse.nir"), "-o", str(tmp_path / "x.onnx")),
                      "S5-RF networks")
     assert_bad_input(run("export-onnx", str(tmp_path / "missing.s5rf"), "-o", str(tmp_path / "y.onnx")),
