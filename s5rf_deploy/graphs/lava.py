@@ -4,7 +4,10 @@ Processes: a ``RingBuffer`` source for the input (one leading empty step) and
 one for the bias lines, one ``LIF`` per stage (``bias_mant = 0``: constants
 arrive through the bias lines), one ``Dense`` per synapse (``DelayDense`` where
 a synapse has extra delay), and a ``RingBuffer`` sink per spiking stage.
-Fixed point runs Lava's bit-accurate models, float the floating_pt ones.
+Fixed point runs Lava's bit-accurate models, float the floating_pt ones.  In
+fixed point each stage is a :class:`~s5rf_deploy.fixed.lava_lif.CountingLIF`
+(Lava's LIF with a saturation counter): the run reports the stepper's
+saturation counts, ``"{node}[{k}]"`` per stage.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ class LavaGraphRunner:
         from lava.proc.io.source import RingBuffer
         from lava.proc.lif.process import LIF
 
+        from s5rf_deploy.fixed.lava_lif import CountingLIF
+
         self.net, self.steps = net, steps
         self.total = steps + net.latency
         fixed = net.precision == "fixed"
@@ -47,8 +52,12 @@ class LavaGraphRunner:
         self.bias = RingBuffer(data=bias_schedule(net, self.total).T.astype(self.dtype)) if lines else None
         self.lifs = []
         for st in net.stages:
-            cast = int if fixed else float
-            self.lifs.append(LIF(shape=(st.size,), du=cast(st.du), dv=cast(st.dv), vth=cast(st.vth)))
+            if fixed:  # a voltage stage's spike means its sum reached the top: counted like the stepper
+                lif = CountingLIF(shape=(st.size,), du=int(st.du), dv=int(st.dv), vth=int(st.vth),
+                                  count_spikes=not st.spiking)
+            else:
+                lif = LIF(shape=(st.size,), du=float(st.du), dv=float(st.dv), vth=float(st.vth))
+            self.lifs.append(lif)
         self.sinks = {k: Sink(shape=(st.size,), buffer=self.total) for k, st in enumerate(net.stages) if st.spiking}
         for k, sink in self.sinks.items():
             self.lifs[k].s_out.connect(sink.a_in)
@@ -65,13 +74,23 @@ class LavaGraphRunner:
                 dense.a_out.connect(self.lifs[k].a_in)
                 self.synapses.append(dense)
 
+    def _counters(self) -> list[tuple[str, object]]:
+        """(stepper's name, Lava ``Var``) of every saturation counter of a fixed-point run."""
+        if self.net.precision != "fixed":
+            return []
+        return [(f"{st.node}[{k}]", self.lifs[k].saturated) for k, st in enumerate(self.net.stages)]
+
     def _state(self) -> list:
-        """Every Lava ``Var`` that holds state between steps (zeroed between samples)."""
-        return [var for lif in self.lifs for var in (lif.u, lif.v)] + [dense.a_buff for dense in self.synapses]
+        """Every Lava ``Var`` that holds state between steps, and the counters (zeroed between samples)."""
+        return ([var for lif in self.lifs for var in (lif.u, lif.v)] + [dense.a_buff for dense in self.synapses]
+                + [var for _, var in self._counters()])
 
     def run(self, inputs: np.ndarray, record: bool = True, progress: Callable | None = None) -> FixedRun:
-        """Run each sample of ``inputs`` (N, steps, H): readout, and spikes per node when ``record``."""
+        """Run each sample of ``inputs`` (N, steps, H): readout, spikes per node when ``record``, and (fixed
+        point) saturation counts summed over samples."""
         from lava.magma.core.run_configs import Loihi2SimCfg
+
+        from s5rf_deploy.fixed.lava_lif import counting_models
 
         net = self.net
         inputs = check_spike_inputs(np.asarray(inputs), net.input_dim)
@@ -82,6 +101,8 @@ class LavaGraphRunner:
         spikes = [np.zeros((n, self.steps, st.size), np.uint8) for st in net.stages]
         v_final = [np.zeros((n, st.size), kind) for st in net.stages]
         sent = input_schedule(inputs, self.total)
+        counters = self._counters()
+        saturation = dict.fromkeys((name for name, _ in counters), 0)
 
         def data(i: int) -> np.ndarray:
             values = np.zeros(self.source.data.shape, self.dtype)
@@ -94,10 +115,13 @@ class LavaGraphRunner:
             for k, sink in self.sinks.items():
                 st = net.stages[k]
                 spikes[k][i] = sink.data.get()[:, st.offset:st.offset + self.steps].T
+            for name, var in counters:
+                saturation[name] += int(var.get()[0])
 
-        cfg = Loihi2SimCfg(select_tag="fixed_pt" if net.precision == "fixed" else "floating_pt")
+        fixed = net.precision == "fixed"
+        cfg = Loihi2SimCfg(select_tag="fixed_pt" if fixed else "floating_pt",
+                           exception_proc_model_map=counting_models(self.lifs) if fixed else None)
         self.stepping_seconds = run_samples(self.source, cfg, n, self.total, data, self._state(), collect, progress)
         readout = readout_of(net, spikes, v_final)
         recorded = {node: assemble(net, spikes, node) for node in net.spiking_nodes()} if record else None
-        # Lava's models clip and wrap silently: saturation counts come from the stepper
-        return FixedRun(readout, recorded, None, {})
+        return FixedRun(readout, recorded, None, saturation)

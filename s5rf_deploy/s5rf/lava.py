@@ -6,9 +6,11 @@ synapses, each with the arithmetic of Lava's ``Dense``; skip connections that
 need extra delay read a compartment's delayed spike port), our
 :class:`~s5rf_deploy.s5rf.lava_procs.rf.RFCompartment` per stage, and Lava ``LIF``
 processes whose current is the readout's leaky integrator and whose voltage
-sums it (one LIF per distinct leak: Lava's ``du`` is one value per process).
-Samples run back to back with every state reset in between.  Lava's processes
-ignore SIGINT; on an error or Ctrl-C this process ends them all.
+sums it (one LIF per distinct leak: Lava's ``du`` is one value per process;
+in fixed point :class:`~s5rf_deploy.fixed.lava_lif.CountingLIF`, Lava's LIF with
+a saturation counter).  Fixed-point runs report the stepper's saturation counts.
+Samples run back to back with every state and counter reset in between.  Lava's
+processes ignore SIGINT; on an error or Ctrl-C this process ends them all.
 """
 
 from __future__ import annotations
@@ -67,13 +69,14 @@ class LavaRunner:
 
     ``precision`` "fixed" runs a quantized :class:`FxpNetwork` on the bit-accurate
     models; "float" runs :func:`s5rf_deploy.s5rf.layout.float_pipeline` on the
-    floating_pt models (readout LIF ``vth`` at the float maximum: it never fires).
+    floating_pt models (readout LIF ``vth`` at the float maximum: it never fires; no saturation counts).
     """
 
     def __init__(self, net: FxpNetwork, steps: int, precision: str = "fixed") -> None:
         from lava.proc.io.source import RingBuffer
         from lava.proc.lif.process import LIF
 
+        from s5rf_deploy.fixed.lava_lif import CountingLIF
         from s5rf_deploy.s5rf.lava_procs.rf import RFCompartment
 
         self.net, self.steps, self.precision = net, steps, precision
@@ -110,34 +113,49 @@ class LavaRunner:
         for du, classes in groups.items():
             shape = (len(classes),)
             if fixed:
-                lif = LIF(shape=shape, du=int(du), dv=0, vth=net.readout.vth_mantissa)
+                lif = CountingLIF(shape=shape, du=int(du), dv=0, vth=net.readout.vth_mantissa, count_spikes=True)
             else:
                 lif = LIF(shape=shape, du=du, dv=0.0, vth=np.finfo(float).max)
             synapses += _synapse_groups(list(net.readout.inputs), np.array(classes), out_port, lif)
             lifs.append((classes, lif))
         self.graph = _Graph(source, stages, lifs, synapses)
 
+    def _counters(self) -> list[tuple[str, object]]:
+        """(stepper's name, Lava ``Var``) of every saturation counter of a fixed-point run (the readout LIFs
+        share "readout"; they count overflows and spikes)."""
+        if self.precision != "fixed":
+            return []
+        stages = [(f"stage{k}", st.saturated) for k, st in enumerate(self.graph.stages)]
+        return stages + [("readout", lif.saturated) for _, lif in self.graph.lifs]
+
     def _state(self) -> list:
-        """Every Lava ``Var`` that holds state between steps (zeroed between samples)."""
+        """Every Lava ``Var`` that holds state between steps, and the counters (zeroed between samples)."""
         g = self.graph
         return ([var for st in g.stages for var in (st.re, st.im, st.history)]
-                + [var for _, lif in g.lifs for var in (lif.u, lif.v)] + [dense.a_buff for dense in g.synapses])
+                + [var for _, lif in g.lifs for var in (lif.u, lif.v)] + [dense.a_buff for dense in g.synapses]
+                + [var for _, var in self._counters()])
 
     def run(self, inputs: np.ndarray, record: bool = True, progress: Callable | None = None) -> FixedRun:
-        """Run each sample of ``inputs`` (N, steps, H); results aligned like the stepper's (float arrays
-        for a float run)."""
+        """Run each sample of ``inputs`` (N, steps, H); results aligned like the stepper's, saturation
+        counts summed over samples (float arrays and no counts for a float run)."""
         from lava.magma.core.run_configs import Loihi2SimCfg
+
+        from s5rf_deploy.fixed.lava_lif import counting_models
 
         inputs = check_spike_inputs(np.asarray(inputs), self.net.input_dim)
         if inputs.shape[1] != self.steps:
             raise ValueError(f"this graph runs {self.steps} steps, inputs have {inputs.shape[1]}")
         net, g = self.net, self.graph
         n = inputs.shape[0]
-        kind = np.int64 if self.precision == "fixed" else np.float64
+        fixed = self.precision == "fixed"
+        kind = np.int64 if fixed else np.float64
         readout = np.zeros((n, net.num_classes), kind)
         spikes = [np.zeros((n, self.steps, net.stages[s].size), np.uint8) for s in net.layer_stages]
         states = [np.zeros((n, self.steps, net.stages[s].size, 2), kind) for s in net.state_stages]
-        cfg = Loihi2SimCfg(select_tag="fixed_pt" if self.precision == "fixed" else "floating_pt")
+        counters = self._counters()
+        saturation = dict.fromkeys((name for name, _ in counters), 0)
+        cfg = Loihi2SimCfg(select_tag="fixed_pt" if fixed else "floating_pt",
+                           exception_proc_model_map=counting_models(lif for _, lif in g.lifs) if fixed else None)
 
         def data(i: int) -> np.ndarray:
             sent = np.zeros((net.input_dim, self.total), self.data_dtype)
@@ -147,6 +165,8 @@ class LavaRunner:
         def collect(i: int) -> None:
             for classes, lif in g.lifs:
                 readout[i, classes] = lif.v.get()
+            for name, var in counters:
+                saturation[name] += int(var.get()[0])
             if record:
                 for j, k in enumerate(net.layer_stages):
                     rows = slice(net.depth(k), net.depth(k) + self.steps)
@@ -157,5 +177,4 @@ class LavaRunner:
                     states[j][i, :, :, 1] = g.stages[k].trace_im.get()[rows]
 
         self.stepping_seconds += run_samples(g.source, cfg, n, self.total, data, self._state(), collect, progress)
-        # Lava's models clip silently, so a Lava run reports no saturation counts (the stepper does)
-        return FixedRun(readout, spikes if record else None, states if record else None, {})
+        return FixedRun(readout, spikes if record else None, states if record else None, saturation)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -243,3 +244,18 @@ def test_fixed_point_and_export_errors(tmp_path, args, message):
     result = run(*[a.format(**values) for a in args])
     assert_bad_input(result, message)
     assert not any(tmp_path.glob("r.npz")) and not any(tmp_path.glob("p.nir"))
+
+
+def test_global_options_after_the_command_json_errors_and_debug_keep_the_exit_code(tmp_path):
+    missing = str(tmp_path / "missing.npz")
+    args = ["simulate", str(REF / "skip4.eqx"), "--config", str(REF / "skip4.json"), "--input", missing, "-o",
+            str(tmp_path / "r.npz")]
+    plain = run(*args)
+    assert plain.exit_code == 2 and "missing.npz: no such file" in plain.stderr
+    as_json = run(*args, "--json")  # a global option after the command
+    assert as_json.exit_code == 2
+    assert json.loads(as_json.stdout) == {"error": f"{missing}: no such file", "exit_code": 2}
+    usage = run("--json", "simulate", "x.s5rf", "--bogus")
+    assert usage.exit_code == 2 and json.loads(usage.stdout)["error"] == "No such option '--bogus'."
+    debug = run(*args, "--debug")
+    assert debug.exit_code == 2 and "Traceback" in debug.stderr and "no such file" in debug.stderr

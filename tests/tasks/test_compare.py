@@ -74,7 +74,10 @@ def test_compare_demo_model_writes_a_consistent_report(tmp_path):
     fan_out_1 = np.count_nonzero(net.readout.weight, axis=0)  # layer 1 drives only the readout
     assert np.isclose(report["layers"][1]["synops_per_sample"]["float"],
                       (ref.spikes[1].numpy().sum(axis=(0, 1)) * fan_out_1).sum() / len(inputs))
-    assert report["lava"] == {"samples": 2, "bit_exact": True, "mismatched_values": 0}
+    lava = report["lava"]
+    assert {k: lava[k] for k in ("samples", "bit_exact", "mismatched_values")} == \
+        {"samples": 2, "bit_exact": True, "mismatched_values": 0}
+    assert lava["saturation"]["lava"] == lava["saturation"]["stepper"] == {"stage0": 0, "stage1": 0, "readout": 0}
     for name in ("raster.png", "agreement.png", "traces.png", "confusion.png"):
         assert (out / name).read_bytes()[:8] == PNG
         assert f"({name})" in (out / "report.md").read_text()

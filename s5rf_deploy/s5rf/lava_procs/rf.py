@@ -6,8 +6,9 @@ rotation coefficients, a threshold, and one input port of ``2P`` values
 (real inputs, then imaginary inputs, so one ``Dense`` feeds both); it sends
 spikes (cartesian or polar rule) or, for V mixing, its state as graded spikes.
 The fixed-point model calls :mod:`s5rf_deploy.fixed.arithmetic`, the same code as
-the stepper.  Importing this module imports Lava (via ``s5rf_deploy``'s
-compatibility hook).
+the stepper, and counts its saturated updates in ``saturated`` as the stepper
+does.  Importing this module imports Lava (via ``s5rf_deploy``'s compatibility
+hook).
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ class RFCompartment(AbstractProcess):
     holds the spikes of j + 1 steps ago, so a plain ``Dense`` reading block j
     delivers with j + 1 extra steps (the skip connections' alignment, without
     Lava's costly ``DelayDense``).
-    Fixed-point parameters (``input_shift``, ``decay_bits``, ``rounding``,
+    ``saturated`` (shape (1,)) counts the updates that clipped re or im (fixed point; the float model leaves
+    it 0).  Fixed-point parameters (``input_shift``, ``decay_bits``, ``rounding``,
     ``limit``, ``payload_shift``, ``payload_bits``) are ignored by the float model.
     """
 
@@ -62,6 +64,7 @@ class RFCompartment(AbstractProcess):
         self.trace_re = Var(shape=(rows, shape[0]), init=0)
         self.trace_im = Var(shape=(rows, shape[0]), init=0)
         self.trace_s = Var(shape=(rows, shape[0]), init=0)
+        self.saturated = Var(shape=(1,), init=0)
 
 
 class _RFModelBase(PyLoihiProcessModel):
@@ -100,6 +103,7 @@ class PyRFCompartmentFloat(_RFModelBase):
     trace_re: np.ndarray = LavaPyType(np.ndarray, float)
     trace_im: np.ndarray = LavaPyType(np.ndarray, float)
     trace_s: np.ndarray = LavaPyType(np.ndarray, float)
+    saturated: np.ndarray = LavaPyType(np.ndarray, np.int64)
 
     def run_spk(self) -> None:
         a_re, a_im = np.split(self.a_in.recv(), 2)
@@ -121,7 +125,8 @@ class PyRFCompartmentFloat(_RFModelBase):
 @requires(CPU)
 @tag("fixed_pt")
 class PyRFCompartmentFixed(_RFModelBase):
-    """Bit-accurate model: :func:`s5rf_deploy.fixed.arithmetic.rf_update` and friends."""
+    """Bit-accurate model: :func:`s5rf_deploy.fixed.arithmetic.rf_update` and friends; counts its clipped
+    updates in ``saturated``."""
 
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
@@ -137,13 +142,15 @@ class PyRFCompartmentFixed(_RFModelBase):
     trace_re: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
     trace_im: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
     trace_s: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=1)
+    saturated: np.ndarray = LavaPyType(np.ndarray, np.int64)
 
     def run_spk(self) -> None:
         p = self.proc_params
         a_re, a_im = np.split(self.a_in.recv(), 2)
-        re, im, _ = fx.rf_update(self.re, self.im, self.decay_re, self.decay_im, a_re, a_im, p["input_shift"],
-                                 p["decay_bits"], p["rounding"], p["limit"])
+        re, im, saturated = fx.rf_update(self.re, self.im, self.decay_re, self.decay_im, a_re, a_im,
+                                         p["input_shift"], p["decay_bits"], p["rounding"], p["limit"])
         self.re[:], self.im[:] = re, im
+        self.saturated[0] += np.count_nonzero(saturated)
         if p["spike"] == "graded":
             spikes = np.zeros_like(re)
             graded = (fx.graded_payload(re, p["payload_shift"], p["payload_bits"])[0],
