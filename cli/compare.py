@@ -6,7 +6,7 @@ from functools import partial
 
 import click
 
-from s5rf_deploy.cli.common import emit, progress_bar, warn
+from s5rf_deploy.cli.common import POSITIVE, emit, progress_bar, warn
 
 
 def _table(result: dict) -> str:
@@ -44,7 +44,7 @@ def _table(result: dict) -> str:
               help=".npz with inputs (N,T,H) of 0/1 spikes and optional labels (N,).")
 @click.option("--labels", is_flag=True, help="Also report accuracies and a confusion matrix against the labels.")
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="Config JSON for a reference .eqx model.")
-@click.option("--dt", type=float, help="Sampling period for NIR graphs without dt metadata.")
+@click.option("--dt", type=POSITIVE, help="Sampling period for NIR graphs without dt metadata.")
 @click.option("--profile", help="Quantize for this profile (default loihi2; not with --fxp).")
 @click.option("--fxp", "fxp_path", type=click.Path(dir_okay=False), help="Use this fixed-point artifact instead.")
 @click.option("--calibrate", type=click.Path(dir_okay=False),

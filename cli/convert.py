@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import click
 
-from s5rf_deploy.cli.common import emit, output_options
+from s5rf_deploy.cli.common import POSITIVE, emit, output_options
 
 
 @click.command("convert")
 @click.argument("source", type=click.Path(dir_okay=False))
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="Config JSON for a reference .eqx model.")
 @click.option("--profile", default="loihi2", show_default=True, help="Hardware profile for .fxp targets.")
-@click.option("--dt", type=float, help="Sampling period (NIR graphs without dt metadata; NIR export).")
+@click.option("--dt", type=POSITIVE, help="Sampling period (NIR graphs without dt metadata; NIR export).")
 @click.option("--convention", type=click.Choice(["impulse", "zoh"]), default="impulse", show_default=True,
               help="Input convention of an exported S5-RF NIR graph.")
 @click.option("--digits", default=2, show_default=True, type=click.IntRange(1, 4), help="Weight digits for .fxp.")

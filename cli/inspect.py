@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from s5rf_deploy.cli.common import check_output, emit
+from s5rf_deploy.cli.common import POSITIVE, check_output, emit
 
 
 @click.command("inspect")
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="Config JSON for a reference .eqx model.")
-@click.option("--dt", type=float, help="Sampling period for NIR graphs without dt metadata.")
+@click.option("--dt", type=POSITIVE, help="Sampling period for NIR graphs without dt metadata.")
 @click.option("--profile", default="loihi2", show_default=True,
               help="Hardware profile for the resource estimate (name or TOML path); 'none' skips it.")
 @click.option("--poles", "poles_path", type=click.Path(dir_okay=False), help="Also plot the pole spectrum (PNG).")

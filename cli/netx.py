@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from s5rf_deploy.cli.common import emit, output_options
+from s5rf_deploy.cli.common import POSITIVE, emit, output_options
 
 
 @click.command("import-netx")
 @click.argument("netx_file", type=click.Path(dir_okay=False))
-@click.option("--dt", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+@click.option("--dt", default=1.0, show_default=True, type=POSITIVE,
               help="Sampling period stored in the graph (netx has no time base; 1.0 = time in steps).")
 @output_options(".nir file to write.")
 @click.pass_context
@@ -34,7 +34,7 @@ def import_netx(ctx: click.Context, netx_file: str, dt: float, output: str) -> N
 
 @click.command("export-netx")
 @click.argument("model", type=click.Path(dir_okay=False))
-@click.option("--dt", type=float, help="Sampling period for NIR graphs without dt metadata.")
+@click.option("--dt", type=POSITIVE, help="Sampling period for NIR graphs without dt metadata.")
 @output_options("netx HDF5 file to write.")
 @click.pass_context
 def export_netx(ctx: click.Context, model: str, dt: float | None, output: str) -> None:

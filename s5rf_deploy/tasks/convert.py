@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from s5rf_deploy.errors import S5RFError
-from s5rf_deploy.tasks.families import GRAPH, S5RF, family_of, is_fixed, quantize_network
 
 
 @dataclass(frozen=True)
@@ -31,17 +30,22 @@ class ConvertOptions:
 
 
 def _describe(net) -> str:
+    from s5rf_deploy.tasks.families import family_of, is_fixed
+
     return "a fixed-point artifact" if is_fixed(net) else family_of(net).describe
 
 
 def _is(net, family) -> bool:
     """Whether ``net`` is a float network of ``family``."""
+    from s5rf_deploy.tasks.families import family_of, is_fixed
+
     return family_of(net) is family and not is_fixed(net)
 
 
 def _to_checkpoint(net, path: Path, opts: ConvertOptions) -> str:
     from s5rf_deploy.s5rf.checkpoint import save_checkpoint
     from s5rf_deploy.s5rf.network import model_from_network
+    from s5rf_deploy.tasks.families import S5RF
 
     if not _is(net, S5RF):
         raise S5RFError(f"{_describe(net)} is not an S5-RF network; a native checkpoint holds S5-RF models only "
@@ -54,6 +58,7 @@ def nir_of(net, dt: float | None = None, convention: str = "impulse"):
     """The NIR graph of a float network and what it holds, in words (S5-RF: ``dt`` default 1e-3)."""
     from s5rf_deploy.converters.nir.export import DEFAULT_DT, to_nir
     from s5rf_deploy.graphs.network import to_nir as graph_to_nir
+    from s5rf_deploy.tasks.families import GRAPH, S5RF
 
     if _is(net, S5RF):
         return to_nir(net, dt or DEFAULT_DT, convention), f"{len(net.layers)} RF layers as nested graphs"
@@ -73,6 +78,7 @@ def _to_nir(net, path: Path, opts: ConvertOptions) -> str:
 def _to_fxp(net, path: Path, opts: ConvertOptions) -> str:
     from s5rf_deploy.fixed.resources import check_fits
     from s5rf_deploy.hw_profiles import load_profile
+    from s5rf_deploy.tasks.families import family_of, is_fixed, quantize_network
 
     if is_fixed(net):
         raise S5RFError("the input is already a fixed-point artifact")
@@ -87,6 +93,7 @@ def to_netx(net, dt: float | None = None):
     """netx integers for a loaded model: standard NIR graphs only; S5-RF networks and fixed-point graphs
     are refused."""
     from s5rf_deploy.converters.netx import LIF_GRAPH_UNSUPPORTED, S5RF_UNSUPPORTED, NetxError, from_graph
+    from s5rf_deploy.tasks.families import S5RF, family_of, is_fixed
 
     if family_of(net) is S5RF:
         raise NetxError(S5RF_UNSUPPORTED)
@@ -107,6 +114,7 @@ def _to_netx(net, path: Path, opts: ConvertOptions) -> str:
 
 def _to_onnx(net, path: Path, opts: ConvertOptions) -> str:
     from s5rf_deploy.converters.onnx import export_onnx
+    from s5rf_deploy.tasks.families import S5RF
 
     if not _is(net, S5RF):
         raise S5RFError(f"{_describe(net)} does not export to ONNX; only float S5-RF networks do")
