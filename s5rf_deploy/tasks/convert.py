@@ -129,8 +129,6 @@ TARGETS: dict[str, Callable] = {".s5rf": _to_checkpoint, ".nir": _to_nir, ".fxp"
 def convert(source: str | os.PathLike, target: str | os.PathLike, config: str | os.PathLike | None = None,
             opts: ConvertOptions | None = None) -> str:
     """Convert ``source`` into ``target`` (written atomically); returns what was written, in words."""
-    from s5rf_deploy.tasks.loading import load_any
-
     opts = opts or ConvertOptions()
     src, dst = Path(source), Path(target)
     writer = TARGETS.get(dst.suffix)
@@ -139,5 +137,7 @@ def convert(source: str | os.PathLike, target: str | os.PathLike, config: str | 
                         f"supported: {', '.join(sorted(TARGETS))}")
     if src.resolve() == dst.resolve():
         raise S5RFError(f"{dst}: input and output are the same file")
+    from s5rf_deploy.tasks.loading import load_any
+
     net = load_any(src, config, dt=opts.dt)
     return writer(net, dst, opts)
