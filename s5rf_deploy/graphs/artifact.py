@@ -5,6 +5,9 @@ One :class:`LifStage` is one Lava ``LIF`` process: one ``du``, ``dv`` and
 differ in time constants becomes several stages, each holding some of the
 node's neurons.  Sources of synapses are stage indices, ``INPUT`` or ``BIAS``
 (constant bias lines, column ``j`` is 1 from pipeline step ``bias_starts[j]`` on).
+A stage's *role* says what the Output reads from it: spike counts (SPIKES), the
+final ``v`` as the running sum of ``u`` (SUM: LI, I), or, for a CubaLI output,
+the final ``v`` as its voltage (VOLTAGE), combined with the node's SUM stages.
 Timing is that of :mod:`s5rf_deploy.graphs.layout`: a stage with offset ``o``
 handles exact step ``k`` at pipeline step ``k + o``; the input has offset 1.
 """
@@ -29,6 +32,8 @@ KIND = "s5rf-fxp-graph"
 VERSION = 1
 BIAS = -2  # synapse source index of the bias lines
 UNSAVED = "<unsaved graph>"  # how validation before saving names the graph
+SPIKES, SUM, VOLTAGE = "spikes", "sum", "voltage"  # stage roles
+ROLES = (SPIKES, SUM, VOLTAGE)
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,11 @@ class LifStage:
     offset: int
     inputs: tuple[Synapse, ...]
     scale: np.ndarray  # float64 (n,): state units per float unit of the node
+    role: str | None = None  # one of ROLES; None: SPIKES or SUM as ``spiking`` says (artifacts before roles)
+
+    def __post_init__(self) -> None:
+        if self.role is None:
+            object.__setattr__(self, "role", SPIKES if self.spiking is True else SUM)
 
     @property
     def size(self) -> int:
@@ -73,8 +83,9 @@ class LifGraph:
     def num_classes(self) -> int:
         return sum(self.node_sizes[n] for n in self.outputs)
 
-    def node_stages(self, node: str) -> list[int]:
-        return [k for k, st in enumerate(self.stages) if st.node == node]
+    def node_stages(self, node: str, role: str | None = None) -> list[int]:
+        """Indices of ``node``'s stages (of ``role`` only, when given)."""
+        return [k for k, st in enumerate(self.stages) if st.node == node and role in (None, st.role)]
 
     def spiking_nodes(self) -> list[str]:
         """Nodes whose stages spike, in stage order."""
@@ -94,7 +105,7 @@ def save_lif_graph(net: LifGraph, path: str | os.PathLike) -> None:
     validate_lif_graph(net, UNSAVED)
     arrays: dict[str, np.ndarray] = {}
     stages = fs.stage_records(net.stages, arrays, ("neurons", "scale"),
-                              ("node", "du", "dv", "vth", "spiking", "offset"))
+                              ("node", "du", "dv", "vth", "spiking", "offset", "role"))
     meta = {"input_dim": net.input_dim, "stages": stages, "bias_starts": list(net.bias_starts),
             "outputs": list(net.outputs), "node_sizes": net.node_sizes, "profile": net.profile.to_dict(),
             "precision": net.precision, "dt": net.dt, "provenance": net.provenance}
@@ -112,7 +123,7 @@ def load_lif_graph(path: str | os.PathLike) -> LifGraph:
         for k, s in enumerate(meta["stages"]):
             syns = fs.read_synapses(f"stage{k}.in", s["inputs"], arrays)
             stages.append(LifStage(s["node"], fs.int_array(arrays, f"stage{k}.neurons"), s["du"], s["dv"], s["vth"],
-                                   s["spiking"], s["offset"], syns, arrays[f"stage{k}.scale"]))
+                                   s["spiking"], s["offset"], syns, arrays[f"stage{k}.scale"], s.get("role")))
         net = LifGraph(meta["input_dim"], tuple(stages), fs.as_tuple(meta["bias_starts"]), fs.as_tuple(meta["outputs"]),
                        meta["node_sizes"], profile_from_dict(meta["profile"], f"{path} (embedded profile)"),
                        meta["precision"], meta["dt"], meta.get("provenance", {}))
@@ -126,8 +137,10 @@ def validate_lif_graph(net: LifGraph, source: str) -> None:
     """Check every field the stepper and the Lava builder rely on; raise a one-line :class:`FormatError`
     naming ``source`` and the field.
 
-    Types, shapes and dtypes; nodes, outputs and bias lines; each stage's neurons, scales, Lava LIF integers
-    and offset, each node's neurons covered exactly once by its stages (all spiking or all voltage, one offset);
+    Types, shapes and dtypes; nodes, outputs and bias lines; each stage's neurons, scales, Lava LIF integers,
+    offset, role (SPIKES exactly for spiking stages; SUM stages' v sums u: dv 0; VOLTAGE stages' v leaks:
+    dv > 0); each node's neurons covered exactly once by its stages of each role (spiking:
+    SPIKES; voltage outputs: SUM, and VOLTAGE where present), its stages all spiking or all voltage, one offset;
     synapses from the input, the bias lines or spiking stages (voltage stages never drive others) within the
     profile's weights, exponents and delays.
     """
@@ -185,16 +198,33 @@ def _check_stage(net: LifGraph, k: int, source: str) -> None:
     if not isinstance(st.spiking, bool):
         raise FormatError(f"{source}: stage {k} spiking {st.spiking!r} is not true or false")
     fs.check_int(st.offset, 1, None, f"stage {k} offset", source)
+    _check_role(st, k, source)
+
+
+def _check_role(st: LifStage, k: int, source: str) -> None:
+    """A stage's role against ``spiking`` and its ``dv``."""
+    if not (isinstance(st.role, str) and st.role in ROLES):
+        raise FormatError(f"{source}: stage {k} role {st.role!r} is not one of {', '.join(ROLES)}")
+    if (st.role == SPIKES) != st.spiking:
+        raise FormatError(f"{source}: stage {k} role {st.role!r} does not match spiking {st.spiking}")
+    if st.role == SUM and st.dv != 0:
+        raise FormatError(f"{source}: stage {k} role 'sum' needs dv 0 (its v sums u), not {st.dv}")
+    if st.role == VOLTAGE and st.dv == 0:
+        raise FormatError(f"{source}: stage {k} role 'voltage' needs dv > 0 (a leaking voltage), not 0")
 
 
 def _check_coverage(net: LifGraph, source: str) -> None:
-    """Each node's neurons covered exactly once by its stages, which agree on spiking and offset."""
+    """Each node's neurons covered exactly once by its stages of each role (SPIKES, or SUM and any VOLTAGE),
+    which agree on spiking and offset."""
     for node, size in net.node_sizes.items():
         stages = [net.stages[k] for k in net.node_stages(node)]
-        counts = np.bincount(np.concatenate([st.neurons for st in stages] or [np.zeros(0, np.int64)]),
-                             minlength=size)
-        if np.any(counts != 1):
-            i = int(np.argmax(counts != 1))
-            raise FormatError(f"{source}: node {node!r} neuron {i} is in {counts[i]} stages' neurons, not exactly one")
+        roles = {st.role for st in stages}
+        for role in sorted(roles | ({SUM} if roles - {SPIKES} else {SPIKES})):
+            counts = np.bincount(np.concatenate([st.neurons for st in stages if st.role == role]
+                                                or [np.zeros(0, np.int64)]), minlength=size)
+            if np.any(counts != 1):
+                i = int(np.argmax(counts != 1))
+                raise FormatError(f"{source}: node {node!r} neuron {i} is in {counts[i]} stages' neurons of role "
+                                  f"{role!r}, not exactly one")
         if len({(st.spiking, st.offset) for st in stages}) != 1:
             raise FormatError(f"{source}: node {node!r} has stages that differ in spiking or offset")

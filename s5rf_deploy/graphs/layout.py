@@ -16,6 +16,9 @@ for the semantics of :mod:`s5rf_deploy.graphs.exact_sim` (docs/fixed-point.md):
   held inputs and constants at lags 0 and 1).
 - LI, I (voltage outputs): ``u`` is the node's state (``beta = alpha``) and ``v``
   its running sum (``alpha_v = 1``, never fires), as the S5-RF readout.
+- CubaLI (a *two-pole* voltage output): as CubaLIF without threshold or reset,
+  ``v`` is the node's voltage; the quantizer adds the running sum of ``u``
+  (docs/fixed-point.md, "Voltage outputs").
 
 Timing: a population with *offset* ``o`` handles exact step ``k`` at pipeline
 step ``p = k + o``; the external input has offset 1 (one leading empty step,
@@ -29,6 +32,7 @@ is the smallest value that keeps every forward delay non-negative.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import nir
@@ -41,7 +45,7 @@ INPUT_SOURCE = "<input>"
 BIAS_SOURCE = "<bias>"
 INPUT_OFFSET = 1
 SPIKING = (nir.LIF, nir.IF, nir.CubaLIF)
-VOLTAGE = (nir.LI, nir.I)
+VOLTAGE = (nir.LI, nir.I, nir.CubaLI)
 PASSING = (*LINEAR_TYPES, nir.Flatten, nir.Delay)
 
 
@@ -62,9 +66,10 @@ class Population:
     name: str
     beta: np.ndarray  # (n,) retention of u
     alpha: np.ndarray  # (n,) retention of v
-    threshold: np.ndarray | None  # (n,) in shifted v units; None: a voltage output (v sums u)
+    threshold: np.ndarray | None  # (n,) in shifted v units; None: a voltage output
     taps: tuple[Tap, ...]
     offset: int = 0
+    two_pole: bool = False  # a CubaLI output: v is its voltage, not the running sum of u (LI, I)
 
     @property
     def size(self) -> int:
@@ -182,10 +187,11 @@ def _population(net: GraphNetwork, name: str, dt: float, back: set[tuple[str, st
     def recurrent(src: str, consumer: str) -> int:
         return int((src, name) in back or (src, consumer) in back)
 
-    if isinstance(node, nir.CubaLIF):
+    if isinstance(node, (nir.CubaLIF, nir.CubaLI)):
         ts, tm, r, w_in = (_vec(getattr(node, k), n) for k in ("tau_syn", "tau_mem", "r", "w_in"))
-        v_reset = _vec(node.v_reset, n)
-        threshold = _vec(node.v_threshold, n) - v_reset
+        spiking = isinstance(node, nir.CubaLIF)
+        v_reset = _vec(node.v_reset, n) if spiking else np.zeros(n)
+        threshold = _vec(node.v_threshold, n) - v_reset if spiking else None
         c0_v = (_vec(node.v_leak, n) - v_reset) / tm
         beta, kappa, alpha, phi_i, phi_v, phi_c = (np.zeros(n) for _ in range(6))
         for i in range(n):
@@ -209,10 +215,10 @@ def _population(net: GraphNetwork, name: str, dt: float, back: set[tuple[str, st
         add(BIAS_SOURCE, 1, (kappa * f_const - beta * e_const)[:, None])
         add(BIAS_SOURCE, 0, e_const[:, None])
         _start_at(-alpha * v_reset, beta, add)
-        return Population(name, beta, alpha, threshold, tuple(taps))
+        return Population(name, beta, alpha, threshold, tuple(taps), two_pole=not spiking)
     if not isinstance(node, (*SPIKING, *VOLTAGE)):
         raise GraphError(f"node {name!r} has type {type(node).__name__}, which has no mapping onto Lava's LIF "
-                         f"(fixed point supports LIF, IF, CubaLIF, and LI/I feeding an Output)")
+                         f"(fixed point supports LIF, IF, CubaLIF, and LI/I/CubaLI feeding an Output)")
     alpha, phi, g, c0 = _one_state(node, n, dt)
     spiking = isinstance(node, SPIKING)
     v_reset = _vec(node.v_reset, n) if spiking else np.zeros(n)
@@ -260,9 +266,10 @@ def lower(net: GraphNetwork, dt: float | None = None) -> LoweredGraph:
         forward = [offsets[t.source] + 1 - t.lag for t in pops[name].taps if t.source in offsets]
         offsets[name] = max([1, *forward])
     outputs = _output_sources(net)
-    for name in outputs:  # voltage outputs sum u from step 0 on: align them with the last output
+    last = max(offsets[name] for name in neurons)
+    for name in outputs:  # voltage outputs: their final v is read after the run, so they handle its last step
         if not pops[name].spiking:
-            offsets[name] = max(offsets[o] for o in outputs)
+            offsets[name] = last
     lowered = []
     for name in neurons:
         o = offsets[name]
@@ -276,5 +283,5 @@ def lower(net: GraphNetwork, dt: float | None = None) -> LoweredGraph:
                 raise GraphError(f"recurrent edge {t.source!r} -> {name!r} spans more pipeline steps than its "
                                  f"one-step latency allows on Lava")
             taps.append(Tap(t.source, t.lag, t.weights, delay))
-        lowered.append(Population(name, pops[name].beta, pops[name].alpha, pops[name].threshold, tuple(taps), o))
+        lowered.append(dataclasses.replace(pops[name], taps=tuple(taps), offset=o))
     return LoweredGraph(net.input_dim, tuple(lowered), tuple(outputs), dt)

@@ -9,10 +9,13 @@ Per population (docs/fixed-point.md, "Standard NIR graphs"):
   each neuron scaled by ``S_i = (vth << 6) / theta_i`` so that every per-neuron
   threshold is met exactly (headroom: the profile's default, or from the
   voltages calibration inputs reach);
-- voltage outputs (LI, I): one scale ``S`` for all of them (the Output's argmax
-  compares them) that keeps the running sum ``v`` of ``u`` below ``vth << 6``:
-  from the bound of the leaky integrator over ``max_steps`` steps, or from the
-  peaks the exact simulator reaches on calibration inputs;
+- voltage outputs (LI, I, CubaLI): one scale ``S`` for all of them (the Output's
+  argmax compares them) that keeps every state they hold (``u``, the running sum
+  of ``u``, a CubaLI's voltage) below ``vth << 6``: from the bound of the leaky
+  integrators over ``max_steps`` steps, or from the peaks the exact simulator
+  reaches on calibration inputs; a CubaLI output is two stages fed alike, its
+  voltage (VOLTAGE) and the running sum of its ``u`` (SUM, ``dv = 0``), which
+  give its time mean (:func:`~s5rf_deploy.graphs.stepper.readout_of`);
 - taps: ``sum_d W_d 2^E_d ~= S_i w_ij / 2^6`` with :func:`weight_digits`, one
   synapse per digit and source (Lava shifts ``a_in`` left by 6), exponents
   within the profile's range, no digit after one finer than ``2^-1`` (each
@@ -22,6 +25,7 @@ Per population (docs/fixed-point.md, "Standard NIR graphs"):
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -31,7 +35,7 @@ from s5rf_deploy.fixed import arithmetic as fx
 from s5rf_deploy.fixed.resources import resource_table
 from s5rf_deploy.fixed.synapse import INPUT, Synapse
 from s5rf_deploy.fixed.weights import CALIBRATION_MARGIN, QuantizationReport, weight_digits
-from s5rf_deploy.graphs.artifact import BIAS, LifGraph, LifStage
+from s5rf_deploy.graphs.artifact import BIAS, SPIKES, SUM, VOLTAGE, LifGraph, LifStage
 from s5rf_deploy.graphs.layout import BIAS_SOURCE, INPUT_SOURCE, LoweredGraph, Population, Tap, lower
 from s5rf_deploy.graphs.network import GraphNetwork
 from s5rf_deploy.hw_profiles import HardwareProfile
@@ -63,24 +67,26 @@ def _lava_decays(pop: Population) -> tuple[np.ndarray, np.ndarray]:
     return du, dv
 
 
-def _u_retention(pop: Population) -> np.ndarray:
-    """Per-step retention of u: the larger of the float one and Lava's."""
-    return np.maximum(pop.beta, (LIF_UNITY - fx.LIF_DS_OFFSET - _lava_decays(pop)[0]) / LIF_UNITY)
-
-
-def _running_sum_bound(retention: np.ndarray, steps: int) -> np.ndarray:
-    """Largest ``sum_{k<steps} |u_k|`` per unit of input bound, for ``u_k = b u_{k-1} + a_k``, ``|a_k| <= 1``."""
-    u, total = np.zeros_like(retention), np.zeros_like(retention)
+def _voltage_bound(pop: Population, steps: int) -> np.ndarray:
+    """Largest |value| a voltage output's stages hold over ``steps`` steps, per unit of input bound (every
+    ``|a_k| <= 1``, the larger of the float and Lava's retentions): the running sum of ``u`` and, for CubaLI,
+    its voltage ``v_k = alpha v_{k-1} + u_k``; both grow with the steps (``|u|`` is below either)."""
+    du, dv = _lava_decays(pop)
+    beta = np.maximum(pop.beta, (LIF_UNITY - fx.LIF_DS_OFFSET - du) / LIF_UNITY)
+    alpha = np.maximum(pop.alpha, (LIF_UNITY - fx.LIF_DM_OFFSET - dv) / LIF_UNITY) if pop.two_pole else 0.0
+    u, v, total = (np.zeros(pop.size) for _ in range(3))
     for _ in range(steps):
-        u = retention * u + 1
+        u = beta * u + 1
+        v = alpha * v + u
         total += u
-    return total
+    return np.maximum(total, v)
 
 
 def calibration_peaks(net: GraphNetwork, low: LoweredGraph, inputs: np.ndarray) -> dict[str, float]:
     """Largest |value| each population's Lava state must hold on ``inputs`` (N, T, H), in float units,
     from the exact simulator: spiking nodes |v - v_reset| (Lava's shifted v), relative to the threshold;
-    voltage outputs the larger of |state| (Lava's u) and |running sum| (Lava's v)."""
+    voltage outputs the largest of |u|, |running sum of u| and (CubaLI) |voltage|, with LI/I's u their state
+    and CubaLI's ``u_k = V_k - alpha V_{k-1}`` (Lava's form)."""
     from s5rf_deploy.graphs.exact_sim import GraphSimulator
 
     sim = GraphSimulator(net, low.dt)
@@ -94,7 +100,8 @@ def calibration_peaks(net: GraphNetwork, low: LoweredGraph, inputs: np.ndarray) 
                 shifted = v - np.asarray(net.nodes[name].v_reset, np.float64).ravel()
                 peak = float((np.abs(shifted) / pop.threshold).max(initial=0.0))
             else:
-                peak = float(max(np.abs(v).max(initial=0.0), np.abs(np.cumsum(v, axis=1)).max(initial=0.0)))
+                u = v - pop.alpha * np.pad(v, ((0, 0), (1, 0), (0, 0)))[:, :-1] if pop.two_pole else v
+                peak = max(float(np.abs(a).max(initial=0.0)) for a in (u, np.cumsum(u, axis=1), v))
             peaks[name] = max(peaks[name], peak)
     return peaks
 
@@ -114,15 +121,15 @@ def _spiking_scales(pop: Population, profile: HardwareProfile, vth_m: int,
 
 def _voltage_scale(low: LoweredGraph, limit: int, max_steps: int,
                    peaks: dict[str, float] | None) -> tuple[float, str]:
-    """One scale for all voltage outputs: their largest running sum (the bound of the leaky integrator over
+    """One scale for all voltage outputs: the largest value they hold (the bound of their leaky integrators over
     ``max_steps`` steps, or the calibrated peak with margin) maps to ``limit``; and where it came from."""
     voltage = [p for p in low.populations if not p.spiking]
     if peaks is not None:
         largest = CALIBRATION_MARGIN * max((peaks[p.name] for p in voltage), default=0.0)
         basis = "calibration"
     else:
-        largest = max((float((_input_bound(p) * _running_sum_bound(_u_retention(p), max_steps)).max(initial=0.0))
-                       for p in voltage), default=0.0)
+        largest = max((float((_input_bound(p) * _voltage_bound(p, max_steps)).max(initial=0.0)) for p in voltage),
+                      default=0.0)
         basis = f"worst case over {max_steps} steps"
     return (limit / largest if largest > 0 else 1.0), basis
 
@@ -150,10 +157,17 @@ def _skeletons(low: LoweredGraph, profile: HardwareProfile, fixed: bool, max_ste
         else:
             du, dv, scale = 1 - pop.beta, 1 - pop.alpha, np.ones(pop.size)
             vth = pop.threshold if pop.spiking else np.full(pop.size, np.finfo(np.float64).max)
-        for members in _groups(list(zip(du.tolist(), dv.tolist(), vth.tolist(), strict=True))):
-            i = members[0]
-            stages.append(LifStage(pop.name, members, float(du[i]), float(dv[i]), float(vth[i]), pop.spiking,
-                                   pop.offset, (), scale[members]))
+        if pop.two_pole and np.any(dv <= 0):
+            raise S5RFError(f"node {pop.name!r}: CubaLI tau_mem is too long for Lava's 12-bit voltage decay (dv "
+                            f"rounds to 0), so its time mean has no Lava form")
+        groups = _groups(list(zip(du.tolist(), dv.tolist(), vth.tolist(), strict=True)))
+        # a CubaLI's SUM stages mirror its VOLTAGE stages (same neurons, so the same synapses and u) with dv = 0
+        roles = [(VOLTAGE, dv), (SUM, np.zeros(pop.size))] if pop.two_pole else [(SPIKES if pop.spiking else SUM, dv)]
+        for role, role_dv in roles:
+            for members in groups:
+                i = members[0]
+                stages.append(LifStage(pop.name, members, float(du[i]), float(role_dv[i]), float(vth[i]),
+                                       pop.spiking, pop.offset, (), scale[members], role))
     return stages, basis
 
 
@@ -220,16 +234,16 @@ def lif_graph(net: GraphNetwork, profile: HardwareProfile, precision: str = "fix
                         report.warnings.append(
                             f"node {pop.name!r}: inputs from {tap.source!r} are below the smallest Lava weight "
                             f"2^{wlo} at this threshold and round with relative error {errors[-1]:.1e}")
-            stages.append(LifStage(sk.node, sk.neurons, sk.du, sk.dv, sk.vth, sk.spiking, sk.offset, tuple(syns),
-                                   sk.scale))
+            stages.append(dataclasses.replace(sk, inputs=tuple(syns)))
             if fixed:
                 beta_q = (LIF_UNITY - fx.LIF_DS_OFFSET - sk.du) / LIF_UNITY
                 alpha_q = (LIF_UNITY - fx.LIF_DM_OFFSET - sk.dv) / LIF_UNITY
+                alpha = 1.0 if sk.role == SUM else pop.alpha[sk.neurons]  # a CubaLI's SUM stage sums its u
                 entry["stages"].append({
-                    "neurons": int(sk.size), "du": int(sk.du), "dv": int(sk.dv), "vth_mantissa": int(sk.vth),
-                    "scale_range": [float(sk.scale.min()), float(sk.scale.max())],
+                    "role": sk.role, "neurons": int(sk.size), "du": int(sk.du), "dv": int(sk.dv),
+                    "vth_mantissa": int(sk.vth), "scale_range": [float(sk.scale.min()), float(sk.scale.max())],
                     "pole_error": {"u": float(np.abs(beta_q - pop.beta[sk.neurons]).max()),
-                                   "v": float(np.abs(alpha_q - pop.alpha[sk.neurons]).max())},
+                                   "v": float(np.abs(alpha_q - alpha).max())},
                     "weight_rel_error": max(errors, default=0.0)})
                 if not sk.spiking:
                     levels[pop.name] = min(levels.get(pop.name, np.inf), largest)

@@ -15,7 +15,7 @@ import numpy as np
 from s5rf_deploy.fixed import arithmetic as fx
 from s5rf_deploy.fixed.engine import BatchedStepper, DelayLines, FixedRun, Port, history_length, run_steps
 from s5rf_deploy.fixed.synapse import INPUT
-from s5rf_deploy.graphs.artifact import BIAS, LifGraph
+from s5rf_deploy.graphs.artifact import BIAS, SUM, VOLTAGE, LifGraph
 from s5rf_deploy.graphs.layout import INPUT_OFFSET
 
 
@@ -33,9 +33,10 @@ def bias_schedule(net: LifGraph, total: int) -> np.ndarray:
     return (np.arange(total)[:, None] >= starts[None, :] - 1).astype(np.float32)
 
 
-def assemble(net: LifGraph, per_stage: list[np.ndarray], node: str) -> np.ndarray:
-    """A node's values from its stages' arrays (neurons on the last axis but ``tail``)."""
-    stages = net.node_stages(node)
+def assemble(net: LifGraph, per_stage: list[np.ndarray], node: str, role: str | None = None) -> np.ndarray:
+    """A node's values from the arrays of its stages of ``role`` (neurons on the third axis); by default of all
+    its stages, but only the VOLTAGE ones of a CubaLI output (its state; the SUM stages serve the readout)."""
+    stages = net.node_stages(node, role) if role else net.node_stages(node, VOLTAGE) or net.node_stages(node)
     first = per_stage[stages[0]]
     shape = first.shape[:2] + (net.node_sizes[node],) + first.shape[3:]
     out = np.zeros(shape, first.dtype)
@@ -44,13 +45,31 @@ def assemble(net: LifGraph, per_stage: list[np.ndarray], node: str) -> np.ndarra
     return out
 
 
+def v_retention(net: LifGraph, dv: float) -> float:
+    """The per-step retention of a stage's v: Lava's ``(4096 - dv - dm_offset) / 4096``, or ``1 - dv`` in float."""
+    if net.precision != "fixed":
+        return 1 - dv
+    unity = 1 << fx.LIF_DECAY_BITS
+    return (unity - fx.LIF_DM_OFFSET - dv) / unity
+
+
 def readout_of(net: LifGraph, spikes: list[np.ndarray], v_final: list[np.ndarray]) -> np.ndarray:
-    """The Output values: spike counts over the T aligned steps, or final v (the sum of u) of voltage outputs."""
+    """The Output values: spike counts over the T aligned steps; the final v (the sum of u) of LI/I outputs;
+    for CubaLI outputs the sum of the voltage over the T steps, ``(v_sum - a v_voltage) / (1 - a)`` from the
+    final v of its SUM and VOLTAGE stages, with ``a`` the VOLTAGE stage's retention: the sum over
+    ``v_k = a v_{k-1} + u_k`` from ``v_{-1} = 0`` (Lava's v update rounds ``a v_{k-1}`` toward zero, by less
+    than one unit per step: the value is that of Lava's own voltages within ``T / (1 - a)`` units)."""
+    per_stage = [(s.sum(axis=1) if st.spiking else v)[:, None] for st, s, v in
+                 zip(net.stages, spikes, v_final, strict=True)]
     parts = []
     for node in net.outputs:
-        per_stage = [(s.sum(axis=1) if st.spiking else v)[:, None] for st, s, v in
-                     zip(net.stages, spikes, v_final, strict=True)]
-        parts.append(assemble(net, per_stage, node)[:, 0])
+        values = assemble(net, per_stage, node)[:, 0]
+        if net.node_stages(node, VOLTAGE):
+            alpha = np.zeros(net.node_sizes[node])
+            for k in net.node_stages(node, VOLTAGE):
+                alpha[net.stages[k].neurons] = v_retention(net, net.stages[k].dv)
+            values = (assemble(net, per_stage, node, SUM)[:, 0] - alpha * values) / (1 - alpha)
+        parts.append(values)
     return np.concatenate(parts, axis=-1)
 
 

@@ -40,7 +40,7 @@ pytestmark = pytest.mark.fuzz
 @st.composite
 def graphs(draw) -> nir.NIRGraph:
     """Input -> [Affine/Linear -> LIF | IF | CubaLIF (optionally recurrent, optionally delayed)]* -> output
-    neurons (spiking or LI) -> Output, with random sizes and parameters."""
+    neurons (spiking, LI or CubaLI) -> Output, with random sizes and parameters."""
     seed = draw(st.integers(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
     width = draw(st.integers(1, 6))
@@ -50,7 +50,7 @@ def graphs(draw) -> nir.NIRGraph:
     layers = draw(st.integers(1, 3))
     for i in range(layers + 1):
         last = i == layers
-        kind = draw(st.sampled_from(["LI", "LIF", "CubaLIF"] if last else ["LIF", "IF", "CubaLIF"]))
+        kind = draw(st.sampled_from(["LI", "CubaLI", "LIF", "CubaLIF"] if last else ["LIF", "IF", "CubaLIF"]))
         n = draw(st.integers(1, 6))
         w = rng.normal(0, 2.0, (n, width))
         syn = f"w{i}"
@@ -61,6 +61,9 @@ def graphs(draw) -> nir.NIRGraph:
         thr, reset = rng.uniform(0.5, 2.0, n), rng.uniform(-0.3, 0.3, n)
         if kind == "LI":
             nodes[name] = nir.LI(tau=tau, r=np.ones(n), v_leak=rng.normal(0, 0.1, n))
+        elif kind == "CubaLI":
+            nodes[name] = nir.CubaLI(tau_syn=rng.choice([1e-3, 4e-3], n), tau_mem=tau, r=rng.uniform(0.5, 2, n),
+                                     v_leak=rng.normal(0, 0.1, n), w_in=rng.uniform(0.5, 2, n))
         elif kind == "LIF":
             nodes[name] = nir.LIF(tau=tau, r=rng.uniform(0.5, 2, n), v_leak=rng.normal(0, 0.1, n),
                                   v_threshold=thr, v_reset=reset)

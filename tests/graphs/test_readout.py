@@ -1,5 +1,6 @@
 """Voltage readouts (LI, I) of standard graphs in fixed point: calibrated scales against the exact simulator,
-a derived error bound, warnings for lossy data-free choices, and Lava against the stepper."""
+a derived error bound, warnings for lossy data-free choices, and Lava against the stepper (CubaLI readouts:
+test_cubali_readout.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from s5rf_deploy.fixed.weights import QuantizationReport
 from s5rf_deploy.graphs.artifact import LifGraph
 from s5rf_deploy.graphs.exact_sim import GraphSimulator
 from s5rf_deploy.graphs.layout import lower
-from s5rf_deploy.graphs.network import GraphError, GraphNetwork, from_nir
+from s5rf_deploy.graphs.network import GraphNetwork, from_nir
 from s5rf_deploy.graphs.quantize import graph_agreement, lif_graph
 from s5rf_deploy.graphs.stepper import GraphStepper
 from s5rf_deploy.hw_profiles import load_profile
@@ -244,17 +245,6 @@ def test_weights_keep_the_profile_exponent_range():
         resolution = 2.0 ** min(s.weight_exp for s in stage.inputs)  # mixed signs: even mantissas
         assert np.abs(applied - target).max() <= resolution
     assert any("--calibrate FILE" in w for w in report.warnings)
-
-
-def test_cubali_output_is_refused():
-    """A CubaLI readout has two poles: its time mean is no running sum of one Lava u, so it is refused by name."""
-    net = _reproduction(True)
-    nodes = dict(net.nodes)
-    nodes["li"] = nir.CubaLI(tau_syn=np.full(8, 5e-3), tau_mem=np.full(8, 1e-2), r=np.full(8, 10.0),
-                             v_leak=np.zeros(8), w_in=np.ones(8))
-    graph = nir.NIRGraph(nodes=nodes, edges=list(net.edges), metadata={"dt": DT})
-    with pytest.raises(GraphError, match="CubaLI"):
-        lif_graph(from_nir(graph), LOIHI2)
 
 
 @pytest.mark.lava
