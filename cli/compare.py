@@ -79,6 +79,7 @@ def compare(ctx: click.Context, model: str, input_path: str, labels: bool, confi
     from s5rf_deploy.tasks.compare_report import write_report
     from s5rf_deploy.tasks.families import S5RF, family_of
     from s5rf_deploy.tasks.fixed_artifacts import fixed_point_for
+    from s5rf_deploy.tasks.inspect import calibration_of
     from s5rf_deploy.tasks.loading import load_network
 
     check_output_dir(output, force)
@@ -100,7 +101,7 @@ def compare(ctx: click.Context, model: str, input_path: str, labels: bool, confi
     runs = runs_for(net, fxp, data.inputs, progress)
     result = {"model": str(model), "fixed_point": what, **metrics(runs, truth)}
     if family_of(net) is S5RF:
-        result["attribution"] = attribute(net, runs, data.inputs)
+        result["attribution"] = attribute(net, runs, data.inputs, calibration_of(fxp)["calibrated"])
     if lava_samples:
         result["lava"] = lava_check(fxp, data.inputs[:lava_samples], progress_bar(ctx, "lava"))
     result["flags"] = flags(result)

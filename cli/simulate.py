@@ -8,6 +8,17 @@ import click
 
 from s5rf_deploy.cli.common import POSITIVE, emit, output_options, progress_bar, warn
 
+RECORDABLE = ("spikes", "states")
+
+
+def _record_list(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    """``--record`` values, repeated or comma-separated, each ``spikes`` or ``states`` (duplicates dropped)."""
+    items = [item.strip() for value in values for item in value.split(",")]
+    for item in items:
+        if item not in RECORDABLE:
+            raise click.BadParameter(f"{item!r} is not one of {', '.join(map(repr, RECORDABLE))}")
+    return tuple(dict.fromkeys(items))
+
 
 @click.command("simulate")
 @click.argument("model", type=click.Path(dir_okay=False))
@@ -24,8 +35,9 @@ from s5rf_deploy.cli.common import POSITIVE, emit, output_options, progress_bar,
 @click.option("--dt", type=POSITIVE, help="Sampling period for NIR graphs without dt metadata.")
 @click.option("--as-graph", is_flag=True, help="Treat an s5rf-deploy NIR file as a plain graph.")
 @click.option("--samples", type=click.IntRange(min=1), help="Only the first N samples.")
-@click.option("--record", type=click.Choice(["spikes", "states"]), multiple=True,
-              help="Also store per-layer spikes_<i> / states_<i>.")
+@click.option("--record", multiple=True, metavar="spikes|states", callback=_record_list,
+              help="Also store per-layer spikes_<i> / states_<i>; repeatable, or comma-separated "
+                   "(--record spikes,states).")
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1))
 @output_options("Result .npz to write.")
 @click.pass_context

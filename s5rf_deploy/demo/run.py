@@ -1,4 +1,5 @@
-"""The end-to-end demo: float model -> NIR -> re-import -> loihi2 fixed point -> stepper -> Lava -> compare report."""
+"""The end-to-end demo: float model -> NIR -> re-import -> loihi2 fixed point -> stepper -> Lava -> compare report,
+plus the workspace README.md continues from (:mod:`s5rf_deploy.demo.workspace`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import torch
 from s5rf_deploy.converters.nir.export import to_nir, write_nir
 from s5rf_deploy.converters.nir.load import load_nir
 from s5rf_deploy.demo import digits, model_path
+from s5rf_deploy.demo.workspace import write_workspace
 from s5rf_deploy.hw_profiles import load_profile
 from s5rf_deploy.s5rf.artifact import save_fxp
 from s5rf_deploy.s5rf.checkpoint import load_checkpoint
@@ -25,7 +27,8 @@ CALIBRATION_SAMPLES = 256
 
 
 def run_demo(out_dir: Path, lava_samples: int, say: Callable[[str], None]) -> dict[str, Any]:
-    """Run every stage on the embedded digits model; write the artifacts into ``out_dir``."""
+    """Run every stage on the embedded digits model; write the artifacts and the README's workspace into
+    ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     train, test = digits.load_split("train"), digits.load_split("test")
@@ -72,5 +75,8 @@ def run_demo(out_dir: Path, lava_samples: int, say: Callable[[str], None]) -> di
     files = write_report(report_dir, compared, runs, test.labels, force=True)
     result["report"] = {"path": str(report_dir), "files": files}
     say(f"compare report: {report_dir}/report.md with {', '.join(f for f in files if f.endswith('.png'))}")
+    workspace = write_workspace(out_dir, train, test)
+    result["workspace"] = {"path": str(out_dir), "files": workspace}
+    say(f"workspace for README.md: {', '.join(workspace)}")
     result["seconds"] = time.perf_counter() - started
     return result

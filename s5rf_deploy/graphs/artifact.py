@@ -62,17 +62,22 @@ class LifStage:
 
 @dataclass(frozen=True)
 class LifGraph:
-    """A quantized (``precision`` "fixed") or float graph of LIF stages."""
+    """A graph of LIF stages: quantized for ``profile``, or a float layout (``profile`` None) for Lava's
+    floating_pt models."""
 
     input_dim: int
     stages: tuple[LifStage, ...]
     bias_starts: tuple[int, ...]
     outputs: tuple[str, ...]  # nodes forming the Output, in order
     node_sizes: dict[str, int]
-    profile: HardwareProfile
-    precision: str
+    profile: HardwareProfile | None
     dt: float
     provenance: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def precision(self) -> str:
+        """"fixed" for a quantized graph, "float" for a float layout: what its hardware profile says."""
+        return "float" if self.profile is None else "fixed"
 
     @property
     def latency(self) -> int:
@@ -108,7 +113,7 @@ def save_lif_graph(net: LifGraph, path: str | os.PathLike) -> None:
                               ("node", "du", "dv", "vth", "spiking", "offset", "role"))
     meta = {"input_dim": net.input_dim, "stages": stages, "bias_starts": list(net.bias_starts),
             "outputs": list(net.outputs), "node_sizes": net.node_sizes, "profile": net.profile.to_dict(),
-            "precision": net.precision, "dt": net.dt, "provenance": net.provenance}
+            "dt": net.dt, "provenance": net.provenance}
     container.save(path, KIND, VERSION, meta, arrays)
 
 
@@ -126,7 +131,9 @@ def load_lif_graph(path: str | os.PathLike) -> LifGraph:
                                    s["spiking"], s["offset"], syns, arrays[f"stage{k}.scale"], s.get("role")))
         net = LifGraph(meta["input_dim"], tuple(stages), fs.as_tuple(meta["bias_starts"]), fs.as_tuple(meta["outputs"]),
                        meta["node_sizes"], profile_from_dict(meta["profile"], f"{path} (embedded profile)"),
-                       meta["precision"], meta["dt"], meta.get("provenance", {}))
+                       meta["dt"], meta.get("provenance", {}))
+        if meta.get("precision", "fixed") != "fixed":  # artifacts written before layouts carried precision
+            raise ValueError(f"precision {meta['precision']!r}: artifacts hold fixed-point graphs only")
     except (KeyError, TypeError, ValueError) as exc:
         raise FormatError(f"{path}: incomplete fixed-point graph ({type(exc).__name__}: {exc})") from None
     validate_lif_graph(net, str(path))
@@ -144,8 +151,8 @@ def validate_lif_graph(net: LifGraph, source: str) -> None:
     synapses from the input, the bias lines or spiking stages (voltage stages never drive others) within the
     profile's weights, exponents and delays.
     """
-    if net.precision != "fixed":
-        raise FormatError(f"{source}: precision {net.precision!r}: artifacts hold fixed-point graphs only")
+    if net.profile is None:
+        raise FormatError(f"{source}: a float layout (no hardware profile): artifacts hold fixed-point graphs only")
     fs.check_int(net.input_dim, 0, None, "input_dim", source)
     fs.check_positive(net.dt, "dt", source)
     if not isinstance(net.provenance, dict):

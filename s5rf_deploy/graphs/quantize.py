@@ -26,6 +26,7 @@ Per population (docs/fixed-point.md, "Standard NIR graphs"):
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import numpy as np
@@ -134,21 +135,22 @@ def _voltage_scale(low: LoweredGraph, limit: int, max_steps: int,
     return (limit / largest if largest > 0 else 1.0), basis
 
 
-def _skeletons(low: LoweredGraph, profile: HardwareProfile, fixed: bool, max_steps: int,
+def _skeletons(low: LoweredGraph, profile: HardwareProfile | None, fixed: bool, max_steps: int,
                peaks: dict[str, float] | None) -> tuple[list[LifStage], str]:
     """Stages without synapses: decays, thresholds and scales, neurons grouped by them; and the basis of the
     voltage outputs' scale."""
-    vth_bits = profile.readout["threshold_mantissa_bits"]
-    vth_top = (1 << vth_bits) - 1
-    default_headroom = profile.state["default_headroom"]
-    limit = min(vth_top << LIF_INPUT_SHIFT, profile.state_max)  # a voltage stage's v above vth << 6 would reset
-    v_scale, basis = _voltage_scale(low, limit, max_steps, peaks) if fixed else (1.0, "float")
+    v_scale, basis = 1.0, "float"
+    if fixed:
+        vth_top = (1 << profile.readout["threshold_mantissa_bits"]) - 1
+        limit = min(vth_top << LIF_INPUT_SHIFT, profile.state_max)  # a voltage stage's v above vth << 6 would reset
+        v_scale, basis = _voltage_scale(low, limit, max_steps, peaks)
     stages = []
     for pop in low.populations:
         if fixed:
             du, dv = _lava_decays(pop)
             if pop.spiking:
-                headroom = CALIBRATION_MARGIN * max(peaks[pop.name], 1.0) if peaks is not None else default_headroom
+                headroom = CALIBRATION_MARGIN * max(peaks[pop.name], 1.0) if peaks is not None else \
+                    profile.state["default_headroom"]
                 vth_m = min(vth_top, int(profile.state_max / headroom) >> LIF_INPUT_SHIFT)
                 scale, stage_vth = _spiking_scales(pop, profile, vth_m, max_steps)
             else:
@@ -184,10 +186,10 @@ def _digits(values: np.ndarray, profile: HardwareProfile, digits: int) -> list[t
     return out
 
 
-def lif_graph(net: GraphNetwork, profile: HardwareProfile, precision: str = "fixed", dt: float | None = None,
-              digits: int = 2, max_steps: int = 1000,
-              calibration: np.ndarray | None = None) -> tuple[LifGraph, QuantizationReport]:
-    """Lay ``net`` out on Lava LIF stages: quantized for ``profile``, or float (``precision`` "float").
+def lif_graph(net: GraphNetwork, profile: HardwareProfile | None, dt: float | None = None, digits: int = 2,
+              max_steps: int = 1000, calibration: np.ndarray | None = None) -> tuple[LifGraph, QuantizationReport]:
+    """Lay ``net`` out on Lava LIF stages: quantized for ``profile``, or in float for Lava's floating_pt models
+    when ``profile`` is None (the one place precision is chosen; the runners follow the layout).
 
     Fixed point: ``calibration`` inputs (N, T, H) of 0/1 spikes choose the voltage outputs' scale and the
     spiking populations' headroom from the peaks the exact simulator reaches on them (with
@@ -196,9 +198,9 @@ def lif_graph(net: GraphNetwork, profile: HardwareProfile, precision: str = "fix
     if digits < 1:
         raise S5RFError("weight digits must be at least 1")
     low = lower(net, dt)
-    fixed = precision == "fixed"
+    fixed = profile is not None
     report = QuantizationReport()
-    max_delay = profile.spikes["max_delay"]
+    max_delay = profile.spikes["max_delay"] if fixed else math.inf
     for pop in low.populations:
         for tap in pop.taps:
             if tap.delay > max_delay:
@@ -210,8 +212,9 @@ def lif_graph(net: GraphNetwork, profile: HardwareProfile, precision: str = "fix
         report.calibration = {**calibrated, "margin": CALIBRATION_MARGIN, "peaks": peaks}
     lines = sorted({p.offset + t.lag for p in low.populations for t in p.taps if t.source == BIAS_SOURCE})
     skeletons, basis = _skeletons(low, profile, fixed, max_steps, peaks)
-    wlo, whi = profile.weights["exponent_min"], profile.weights["exponent_max"]
-    one_digit = 2.0 ** (1 - profile.weights["mantissa_bits"])  # relative precision of one 8-bit digit
+    if fixed:
+        wlo, whi = profile.weights["exponent_min"], profile.weights["exponent_max"]
+        one_digit = 2.0 ** (1 - profile.weights["mantissa_bits"])  # relative precision of one 8-bit digit
     stages, levels = [], {}
     for pop in low.populations:
         entry: dict[str, Any] = {"node": pop.name, "neurons": pop.size, "offset": pop.offset, "stages": []}
@@ -230,7 +233,7 @@ def lif_graph(net: GraphNetwork, profile: HardwareProfile, precision: str = "fix
                     top = float(np.abs(weights).max(initial=0.0))
                     errors.append(float(np.abs(got - weights).max(initial=0.0)) / max(top, 1e-300))
                     largest = max(largest, top)
-                    if pop.spiking and parts[-1][1] == wlo and errors[-1] > one_digit:
+                    if fixed and pop.spiking and parts[-1][1] == wlo and errors[-1] > one_digit:
                         report.warnings.append(
                             f"node {pop.name!r}: inputs from {tap.source!r} are below the smallest Lava weight "
                             f"2^{wlo} at this threshold and round with relative error {errors[-1]:.1e}")
@@ -251,8 +254,10 @@ def lif_graph(net: GraphNetwork, profile: HardwareProfile, precision: str = "fix
     if levels:
         _check_resolution(levels, float(next(s.scale[0] for s in skeletons if not s.spiking)), basis, report)
     sizes = {p.name: p.size for p in low.populations}
-    graph = LifGraph(low.input_dim, tuple(stages), tuple(lines), low.outputs, sizes, profile, precision, low.dt,
+    graph = LifGraph(low.input_dim, tuple(stages), tuple(lines), low.outputs, sizes, profile, low.dt,
                      {"weight_digits": digits, "max_steps": max_steps, "calibration": calibrated})
+    if not fixed:
+        return graph, report
     report.resources = estimate_graph_resources(graph)
     if not report.resources["fits"]:
         report.overflow.append(f"network needs {report.resources['cores']} cores, the profile has "

@@ -62,15 +62,21 @@ class Readout:
 
 @dataclass(frozen=True)
 class FxpNetwork:
-    """A quantized S5-RF network for one hardware profile."""
+    """An S5-RF network laid out as a pipeline: quantized for one hardware profile, or a float layout
+    (``profile`` None, :func:`s5rf_deploy.s5rf.layout.float_pipeline`) for Lava's floating_pt models."""
 
     input_dim: int
     stages: tuple[Stage, ...]
     readout: Readout
-    profile: HardwareProfile
+    profile: HardwareProfile | None
     layer_stages: tuple[int, ...]  # stage whose spikes are float RF layer i's spikes
     state_stages: tuple[int, ...]  # stage whose state is float RF layer i's state z
     provenance: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def precision(self) -> str:
+        """"fixed" for a quantized network, "float" for a float layout: what its hardware profile says."""
+        return "float" if self.profile is None else "fixed"
 
     def depth(self, stage: int) -> int:
         """Synapse hops from the network input to ``stage`` (the readout is ``len(stages)``)."""

@@ -67,32 +67,36 @@ def _synapse_groups(synapses: list[Synapse], rows: np.ndarray | slice, port_of: 
 class LavaRunner:
     """A Lava process graph of one pipeline for sequences of ``steps`` steps.
 
-    ``precision`` "fixed" runs a quantized :class:`FxpNetwork` on the bit-accurate
-    models; "float" runs :func:`s5rf_deploy.s5rf.layout.float_pipeline` on the
-    floating_pt models (readout LIF ``vth`` at the float maximum: it never fires; no saturation counts).
+    A quantized :class:`FxpNetwork` runs on the bit-accurate models; a float layout
+    (:func:`s5rf_deploy.s5rf.layout.float_pipeline`, no profile) on the floating_pt
+    models (readout LIF ``vth`` at the float maximum: it never fires; no saturation counts).
     """
 
-    def __init__(self, net: FxpNetwork, steps: int, precision: str = "fixed") -> None:
+    def __init__(self, net: FxpNetwork, steps: int) -> None:
         from lava.proc.io.source import RingBuffer
         from lava.proc.lif.process import LIF
 
         from s5rf_deploy.fixed.lava_lif import CountingLIF
         from s5rf_deploy.s5rf.lava_procs.rf import RFCompartment
 
-        self.net, self.steps, self.precision = net, steps, precision
+        self.net, self.steps, self.precision = net, steps, net.precision
         self.stepping_seconds = 0.0  # time spent inside Lava's run() (excludes compile, resets, reads)
         self.total = steps + net.latency
-        fixed = precision == "fixed"
+        fixed = self.precision == "fixed"
         self.data_dtype = np.int32 if fixed else np.float64
         prof = net.profile
         source = RingBuffer(data=np.zeros((net.input_dim, self.total), self.data_dtype))
         synapse_list = [s for st in net.stages for s in st.inputs] + list(net.readout.inputs)
         delays = {k: max((s.delay for s in synapse_list if s.source == k), default=0) for k in range(len(net.stages))}
+
+        def integer_args(st) -> dict:
+            """The fixed-point parameters of a compartment (the float models need none)."""
+            return {"input_shift": st.input_shift, "decay_bits": prof.decay["bits"], "rounding": prof.decay["rounding"],
+                    "limit": prof.state_max, "payload_shift": st.payload_shift,
+                    "payload_bits": prof.spikes["payload_bits"]} if fixed else {}
+
         stages = [RFCompartment(decay_re=st.decay_re, decay_im=st.decay_im, threshold=st.threshold, spike=st.spike,
-                                input_shift=st.input_shift, decay_bits=prof.decay["bits"],
-                                rounding=prof.decay["rounding"], limit=prof.state_max,
-                                payload_shift=st.payload_shift, payload_bits=prof.spikes["payload_bits"],
-                                record_steps=self.total, delays=delays[k], name=f"stage{k}")
+                                record_steps=self.total, delays=delays[k], name=f"stage{k}", **integer_args(st))
                   for k, st in enumerate(net.stages)]
 
         def out_port(syn: Synapse):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 
 from s5rf_deploy.fixed.synapse import INPUT, Synapse
-from s5rf_deploy.hw_profiles import HardwareProfile
 from s5rf_deploy.s5rf.artifact import FxpNetwork, Readout, Stage
 from s5rf_deploy.s5rf.network import S5RFNetwork
 
@@ -39,12 +38,13 @@ def links(sources: list[int], layer_stage: dict[int, int], depth: int) -> list[t
             for src in sources]
 
 
-def float_pipeline(net: S5RFNetwork, profile: HardwareProfile) -> FxpNetwork:
+def float_pipeline(net: S5RFNetwork) -> FxpNetwork:
     """The network laid out as a pipeline with float parameters (for Lava's floating_pt models).
 
-    Same structure as the quantized network: decays are ``lambda_bar``, weights
-    the discrete input matrix, thresholds in float units, the readout LIF's
-    ``du`` is ``1 - beta`` (Lava's float LIF: ``u' = (1 - du) u + a``).
+    Same structure as the quantized network, and no hardware profile (that is what
+    makes it float): decays are ``lambda_bar``, weights the discrete input matrix,
+    thresholds in float units, the readout LIF's ``du`` is ``1 - beta`` (Lava's
+    float LIF: ``u' = (1 - du) u + a``).
     """
     net.validate()
     stages: list[Stage] = []
@@ -68,5 +68,5 @@ def float_pipeline(net: S5RFNetwork, profile: HardwareProfile) -> FxpNetwork:
     feed = links(sources[-1], layer_stage, len(stages) + 1)
     readout = Readout(tuple(Synapse(src, net.readout.weight, 0, d) for src, d in feed), 1.0 - net.readout.leak,
                       0, 1.0)
-    return FxpNetwork(net.input_dim, tuple(stages), readout, profile,
+    return FxpNetwork(net.input_dim, tuple(stages), readout, None,
                       tuple(layer_stage[i] for i in range(len(net.layers))), tuple(state_stage))

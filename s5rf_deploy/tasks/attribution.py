@@ -18,12 +18,20 @@ import torch
 from s5rf_deploy.s5rf.network import S5RFNetwork, model_from_network
 from s5rf_deploy.tasks.compare import Runs
 
-HINTS = {"readout": "readout quantization: calibrate (--calibrate TRAIN.npz) or lower --max-steps to the run's length",
-         "layer": "state and weight quantization: calibrate (--calibrate TRAIN.npz) or use more --digits"}
+HINTS = {  # (stage kind, whether the fixed-point network was calibrated) -> what helps
+    ("readout", False): "readout quantization: calibrate (--calibrate TRAIN.npz) or lower --max-steps to the run's "
+                        "length",
+    ("layer", False): "state and weight quantization: calibrate (--calibrate TRAIN.npz) or use more --digits",
+    ("readout", True): "readout quantization despite calibration: calibrate on data like these inputs (longer or "
+                       "more active sequences need a wider range), or use more --digits",
+    ("layer", True): "state and weight quantization despite calibration: use more --digits (or --digits auto) or a "
+                     "profile with more state bits",
+}
 
 
-def attribute(net: S5RFNetwork, runs: Runs, inputs: np.ndarray) -> list[dict[str, Any]]:
-    """Each stage's share of the lost top-1 agreement, in stage order (``stage``, ``top1_cost``, ``hint``)."""
+def attribute(net: S5RFNetwork, runs: Runs, inputs: np.ndarray, calibrated: bool = False) -> list[dict[str, Any]]:
+    """Each stage's share of the lost top-1 agreement, in stage order (``stage``, ``top1_cost``, ``hint``);
+    the hints depend on whether the fixed-point network was ``calibrated``."""
     model = model_from_network(net)
     float_pred = runs.float_logits.argmax(-1)
     agreements = [1.0]
@@ -37,7 +45,7 @@ def attribute(net: S5RFNetwork, runs: Runs, inputs: np.ndarray) -> list[dict[str
     agreements.append(float((runs.fixed_logits.argmax(-1) == float_pred).mean()))
     names = [*runs.layers, "readout"]
     return [{"stage": name, "top1_cost": agreements[i] - agreements[i + 1],
-             "hint": HINTS["readout" if name == "readout" else "layer"]} for i, name in enumerate(names)]
+             "hint": HINTS["readout" if name == "readout" else "layer", calibrated]} for i, name in enumerate(names)]
 
 
 def summary_line(shares: list[dict[str, Any]]) -> str | None:

@@ -54,7 +54,7 @@ def _s5rf_quantize(net, profile, digits=2, max_steps=1000, dt=None, calibration=
 def _graph_quantize(net, profile, digits=2, max_steps=1000, dt=None, calibration=None):
     from s5rf_deploy.graphs.quantize import lif_graph
 
-    return lif_graph(net, profile, "fixed", dt, digits, max_steps, calibration)
+    return lif_graph(net, profile, dt, digits, max_steps, calibration)
 
 
 def _s5rf_stepper(fxp):
@@ -134,7 +134,7 @@ def family_of(net: object) -> Family:
 
 def is_fixed(net: object) -> bool:
     """Whether ``net`` is a fixed-point artifact (not a float network)."""
-    return isinstance(net, family_of(net).fixed_type) and getattr(net, "precision", "fixed") == "fixed"
+    return isinstance(net, family_of(net).fixed_type) and net.profile is not None
 
 
 def quantize_network(net, profile, calibration: np.ndarray | None = None, digits: int | str = 2,

@@ -126,19 +126,19 @@ def simulate_fixed(net, inputs: np.ndarray, record: Iterable[str] = (), batch_si
     return run
 
 
-def simulate_graph_lava_float(net: GraphNetwork, profile, inputs: np.ndarray, record: Iterable[str] = (),
+def simulate_graph_lava_float(net: GraphNetwork, inputs: np.ndarray, record: Iterable[str] = (),
                               progress: Callable | None = None, dt: float | None = None) -> dict[str, np.ndarray]:
     """A standard graph on Lava's floating_pt ``Dense``/``LIF``: ``readout`` = time mean of the Output,
     as :func:`simulate_graph`."""
     from s5rf_deploy.graphs.quantize import lif_graph
 
-    graph, _ = lif_graph(net, profile, "float", dt)
+    graph, _ = lif_graph(net, None, dt)
     run = simulate_fixed(graph, inputs, set(record), len(inputs), progress, "lava")
     run["readout"] = run["readout"] / inputs.shape[1]
     return run
 
 
-def simulate_lava_float(net: S5RFNetwork, profile, inputs: np.ndarray, record: Iterable[str] = (),
+def simulate_lava_float(net: S5RFNetwork, inputs: np.ndarray, record: Iterable[str] = (),
                         progress: Callable | None = None) -> dict[str, np.ndarray]:
     """Float S5-RF network on Lava's floating_pt models; readout as log-probabilities like torch's.
 
@@ -149,7 +149,7 @@ def simulate_lava_float(net: S5RFNetwork, profile, inputs: np.ndarray, record: I
 
     record = set(record)
     steps = inputs.shape[1]
-    res = LavaRunner(float_pipeline(net, profile), steps, "float").run(inputs, bool(record), progress)
+    res = LavaRunner(float_pipeline(net), steps).run(inputs, bool(record), progress)
     run = {"readout": torch.log_softmax(torch.from_numpy(res.readout / steps), -1).numpy()}
     if "spikes" in record:
         run.update({f"spikes_{i}": s for i, s in enumerate(res.spikes)})
@@ -193,8 +193,8 @@ def simulate(net, inputs: np.ndarray, backend: str, precision: str, profile, rec
     s5rf = family_of(net) is S5RF
     if backend == "lava":
         if s5rf:
-            return simulate_lava_float(net, profile, inputs, record, progress)
-        return simulate_graph_lava_float(net, profile, inputs, record, progress, dt)
+            return simulate_lava_float(net, inputs, record, progress)
+        return simulate_graph_lava_float(net, inputs, record, progress, dt)
     if backend == "torch":
         return simulate_torch(net, inputs, record, batch_size, progress)
     if s5rf:

@@ -89,6 +89,11 @@ def test_demo_runs_the_whole_pipeline(tmp_path):
     assert report["fixed"]["top1_agreement"] >= 0.99 and report["fixed"]["saturated_updates"] == 0
     assert report["lava"]["bit_exact"] is True
     assert (tmp_path / "demo" / "demo.nir").is_file() and (tmp_path / "demo" / "demo.fxp").is_file()
+    workspace = report["workspace"]["files"]  # what README.md's examples read
+    assert {"demo.s5rf", "train.npz", "test.npz", "braille.nir", "braille.npz", "skip4.eqx", "toy.npz"} \
+        <= set(workspace)
+    assert all((tmp_path / "demo" / name).is_file() for name in workspace)
+    assert load_checkpoint(tmp_path / "demo" / "demo.s5rf").config.num_neurons == (64, 64)
 
 
 @pytest.mark.parametrize("case", ["missing", "truncated", "garbage"])

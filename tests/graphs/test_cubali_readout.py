@@ -327,5 +327,5 @@ def test_lava_float_cubali_readout_equals_exact_simulator():
 
     net = _graph(CASES[-1])
     x = _spikes(16, 8, 2, steps=30)
-    got = simulate_graph_lava_float(net, LOIHI2, x)
+    got = simulate_graph_lava_float(net, x)
     np.testing.assert_allclose(got["readout"], simulate_graph(net, x)["readout"], rtol=1e-9, atol=1e-12)

@@ -145,7 +145,7 @@ def test_lava_float_equals_exact_simulator(name):
 
     net = dict(GRAPHS)[name] if name in dict(GRAPHS) else from_nir(_random_graph(1))
     x = _spikes(net, 40, n=2, seed=4)
-    got = simulate_graph_lava_float(net, LOIHI2, x, record=("spikes",))
+    got = simulate_graph_lava_float(net, x, record=("spikes",))
     expected = simulate_graph(net, x, record=("spikes",))
     np.testing.assert_allclose(got["readout"], expected["readout"], rtol=1e-9, atol=1e-12)
 

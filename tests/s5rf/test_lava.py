@@ -57,7 +57,7 @@ def test_lava_float_matches_torch(variant):
 
     net = network_from_model(make_model(variant, layers=3, neurons=7, blocks=7, inputs=5, classes=3, seed=6).double())
     u = random_spikes(2, 120, 5, seed=7)
-    res = LavaRunner(float_pipeline(net, LOIHI2), 120, "float").run(u)
+    res = LavaRunner(float_pipeline(net), 120).run(u)
     with torch.no_grad():
         out = model_from_network(net)(torch.from_numpy(u).double())
     total = out.readout.sum(dim=1).numpy()

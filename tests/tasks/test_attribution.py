@@ -50,6 +50,9 @@ def test_the_broken_stage_is_named(demo, stage):
     assert sum(s["top1_cost"] for s in shares) == pytest.approx(lost, abs=1e-12)
     result = {**metrics(runs), "attribution": shares}
     assert flags(result)[0].startswith(f"{stage} costs ")
+    # the artifact was calibrated: the hints say what helps beyond calibrating
+    assert all("despite calibration" in s["hint"] for s in attribute(net, runs, inputs, calibrated=True))
+    assert not any("despite calibration" in s["hint"] for s in shares)
 
 
 def test_a_faithful_network_loses_almost_nothing_anywhere(demo):
