@@ -1,4 +1,5 @@
-"""Shared pieces of the benchmark scripts: the SSC-size network, the environment, output."""
+"""Shared pieces of the benchmark scripts: the SSC-size network, activity-calibrated networks, the environment,
+output."""
 
 from __future__ import annotations
 
@@ -77,3 +78,26 @@ def firing_network(config: dict, samples: int, steps: int, seed: int = 0):
     inputs = (rng.random((samples, steps, config["input_dim"])) < INPUT_RATE).astype(np.float32)
     fxp, report = quantize(net, load_profile("loihi2"), inputs[:16])
     return net, inputs, fxp, report
+
+
+def with_activity(fxp, inputs, rate: float):
+    """``fxp`` with each spiking stage's threshold set, layer by layer, so that it fires at about ``rate`` on
+    ``inputs`` (a quantile of its states); returns ``(network, per-layer spike rates on inputs)``."""
+    import dataclasses
+
+    import numpy as np
+
+    from s5rf_deploy.s5rf.stepper import Stepper
+
+    stages = list(fxp.stages)
+    for k, st in enumerate(stages):
+        if st.spike == "graded":
+            continue
+        net = dataclasses.replace(fxp, stages=tuple(stages), state_stages=tuple(range(len(stages))))
+        states = Stepper(net).run(inputs, record={"states"}).states[k]
+        level = states[..., 0] if st.spike == "cartesian" else np.hypot(states[..., 0], states[..., 1])
+        threshold = int(min(max(np.quantile(level, 1 - rate), 1), fxp.profile.state_max))
+        stages[k] = dataclasses.replace(st, threshold=threshold)
+    net = dataclasses.replace(fxp, stages=tuple(stages))
+    spikes = Stepper(net).run(inputs, record={"spikes"}).spikes
+    return net, [float(s.mean()) for s in spikes]

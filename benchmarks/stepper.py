@@ -1,56 +1,106 @@
-"""Throughput of the fixed-point reference stepper against the float PyTorch forward.
+"""The fixed-point stepper against our Lava graph and the float PyTorch forward, across sizes and activity.
 
-SSC-size network: 4 x 512 RF neurons (16 blocks), 140 inputs, 35 classes,
-T = 250, dirac, keep_imag, random input spikes at 5 %.  The random network's
-input weights are scaled so that every layer fires (a silent network would
-flatter the timings).  Prints a table and writes ``benchmarks/results/stepper.json``.
-Usage: ``python benchmarks/stepper.py [--quick]``.
+One run, side by side: for each size (layers x neurons; 140 inputs, 35 classes, dirac, keep_imag, random
+weights, 5 % input spikes, loihi2) and each target activity, the thresholds are set layer by layer so that
+every layer fires at about that rate (the measured per-layer rates are printed and stored), then
+
+- the stepper at batch 256 and batch 1 (T = 250, everything included), and at batch 256 with dense
+  products only (``Port.event_density = 0``: what the event-driven path saves),
+- our Lava graph (fixed_pt, a few samples, short T; time inside Lava's ``run()`` per sample-step), with its
+  readout compared to the stepper's on those samples,
+- the PyTorch float32 forward at batch 256 (per size: its cost does not depend on activity).
+
+Prints a table and writes ``benchmarks/results/stepper.json``.
+Usage: ``python benchmarks/stepper.py [--sizes 2x128,4x512] [--rates 0.01,0.05,0.2] [--quick]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import torch
-from common import RESULTS, SSC, environment, firing_network, print_table, write_results
+from common import RESULTS, SSC, environment, firing_network, print_table, with_activity, write_results
 
-from s5rf_deploy.s5rf.network import model_from_network
-from s5rf_deploy.s5rf.stepper import Stepper
+# This folder holds lava.py: drop it from the path so that "lava" means Lava.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import s5rf_deploy  # noqa: E402, F401  (Lava compatibility hook)
+from s5rf_deploy.fixed.engine import Port  # noqa: E402
+from s5rf_deploy.s5rf.lava import LavaRunner  # noqa: E402
+from s5rf_deploy.s5rf.network import model_from_network  # noqa: E402
+from s5rf_deploy.s5rf.stepper import Stepper  # noqa: E402
 
 
-def timed(fn) -> float:
+def rate(sample_steps: int, fn, *args, **kwargs) -> float:
+    """Sample-steps per second of one call ``fn(*args, **kwargs)``."""
     start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+    fn(*args, **kwargs)
+    return sample_steps / (time.perf_counter() - start)
+
+
+def lava_rate(fxp, inputs, steps: int) -> tuple[float, bool]:
+    """Our Lava graph's sample-steps per second (stepping only) on ``inputs`` cut to ``steps``, and whether its
+    readout equals the stepper's."""
+    inputs = inputs[:, :steps]
+    runner = LavaRunner(fxp, steps)
+    readout = runner.run(inputs).readout
+    per_step = runner.stepping_seconds / (inputs.shape[0] * (steps + fxp.latency))
+    exact = bool((Stepper(fxp).run(inputs).readout == readout).all())
+    return steps / (steps + fxp.latency) / per_step, exact
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="2x128,4x256,4x512", help="layers x neurons, comma-separated")
+    parser.add_argument("--rates", default="0.01,0.05,0.2", help="target per-layer spike rates")
     parser.add_argument("--steps", type=int, default=250)
-    parser.add_argument("--big-batch", type=int, default=256)
-    parser.add_argument("--quick", action="store_true", help="T = 50 and batch 64 (a smoke run)")
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--single", type=int, default=2, help="samples run at batch 1")
+    parser.add_argument("--lava-samples", type=int, default=2)
+    parser.add_argument("--lava-steps", type=int, default=20)
+    parser.add_argument("--quick", action="store_true", help="T = 50, batch 32, no Lava (a smoke run)")
     parser.add_argument("--out", default=str(RESULTS / "stepper.json"))
     args = parser.parse_args()
-    steps, big = (50, 64) if args.quick else (args.steps, args.big_batch)
-    net, inputs, fxp, report = firing_network(SSC, big, steps)
-    stepper = Stepper(fxp)
-    rates = report.calibration["agreement"]
-    cases = {}
-    for name, batch in (("stepper, batch 1", 1), (f"stepper, batch {big}", big)):
-        samples = inputs[:max(batch, 1) if batch > 1 else 4]
-        seconds = timed(lambda s=samples, b=batch: stepper.run(s, batch_size=b))
-        cases[name] = {"seconds": seconds, "sample_steps_per_s": samples.shape[0] * steps / seconds}
-    float_model = model_from_network(net, torch.float32)
-    with torch.no_grad():
-        seconds = timed(lambda: float_model(torch.from_numpy(inputs)))
-    cases[f"torch float32, batch {big}"] = {"seconds": seconds, "sample_steps_per_s": big * steps / seconds}
-    spike_rates = [float(r) for r in report.calibration.get("agreement", {}).get("spike_agreement", [])]
-    results = {**environment(), "steps": steps, "spike_agreement_on_16_samples": spike_rates,
-               "top1_agreement_on_16_samples": rates["top1_agreement"], "cases": cases}
-    print(f"SSC-size S5-RF, T = {steps}, loihi2 profile, {torch.get_num_threads()} threads")
-    print_table(["case", "seconds", "sample-steps/s"],
-                [[name, c["seconds"], c["sample_steps_per_s"]] for name, c in cases.items()])
+    steps, big = (50, 32) if args.quick else (args.steps, args.batch)
+    cases = []
+    for size in args.sizes.split(","):
+        layers, neurons = (int(x) for x in size.split("x"))
+        cfg = dict(SSC, num_neurons=(neurons,) * layers, num_blocks=(max(neurons // 32, 1),) * layers)
+        net, inputs, fxp, _ = firing_network(cfg, big, steps)
+        model = model_from_network(net, torch.float32)
+        with torch.no_grad():
+            model(torch.from_numpy(inputs[:2]))  # warm-up
+            torch_rate = rate(big * steps, model, torch.from_numpy(inputs))
+        for target in (float(r) for r in args.rates.split(",")):
+            fx_net, rates = with_activity(fxp, inputs[:8], target)
+            stepper = Stepper(fx_net)
+            batch_rate = rate(big * steps, stepper.run, inputs, batch_size=big)
+            single = rate(args.single * steps, stepper.run, inputs[:args.single], batch_size=1)
+            Port.event_density, saved = 0.0, Port.event_density
+            dense_rate = rate(big * steps, Stepper(fx_net).run, inputs, batch_size=big)
+            Port.event_density = saved
+            lava, exact = (float("nan"), None) if args.quick else \
+                lava_rate(fx_net, inputs[:args.lava_samples], args.lava_steps)
+            case = {"size": size, "target_rate": target, "layer_rates": rates,
+                    f"stepper_batch{big}": batch_rate, "stepper_batch1": single,
+                    f"stepper_dense_batch{big}": dense_rate,
+                    "our_lava": lava, "lava_equals_stepper": exact, f"torch_float32_batch{big}": torch_rate,
+                    f"x_lava_batch{big}": batch_rate / lava, "x_lava_batch1": single / lava,
+                    "x_torch": batch_rate / torch_rate, "x_dense": batch_rate / dense_rate}
+            cases.append(case)
+            print(f"{size} target {target:.0%}: layer rates {', '.join(f'{r:.1%}' for r in rates)}; "
+                  f"Lava readout equals stepper: {exact}", flush=True)
+    results = {**environment(), "steps": steps, "batch": big, "lava_steps": args.lava_steps,
+               "lava_samples": args.lava_samples, "unit": "sample-steps per second", "cases": cases}
+    print(f"S5-RF, T = {steps}, loihi2, {torch.get_num_threads()} threads; sample-steps/s")
+    print_table(["size", "rate", f"step. b{big}", "step. b1", f"dense b{big}", "our Lava", f"torch b{big}",
+                 f"x Lava b{big}", "x Lava b1", "x torch", "x dense"],
+                [[c["size"], f"{sum(c['layer_rates']) / len(c['layer_rates']):.1%}", c[f"stepper_batch{big}"],
+                  c["stepper_batch1"], c[f"stepper_dense_batch{big}"], c["our_lava"], c[f"torch_float32_batch{big}"],
+                  c[f"x_lava_batch{big}"], c["x_lava_batch1"], c["x_torch"], c["x_dense"]] for c in cases])
     write_results(results, args.out)
 
 

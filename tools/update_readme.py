@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 spec = importlib.util.spec_from_file_location("test_readme", ROOT / "tests" / "cli" / "test_readme.py")
 readme_test = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = readme_test  # its dataclasses look their module up
 spec.loader.exec_module(readme_test)
 
 

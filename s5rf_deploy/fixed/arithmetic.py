@@ -34,12 +34,6 @@ def shift_right(x: np.ndarray, shift: int, rounding: str) -> np.ndarray:
     raise ValueError(f"unknown rounding {rounding!r}")
 
 
-def shift_by_exponent(x: np.ndarray, exponent: int) -> np.ndarray:
-    """``x * 2**exponent``: left shift, or numpy's floor right shift (Lava ``Dense`` weight_exp)."""
-    x = np.asarray(x, dtype=np.int64)
-    return np.left_shift(x, exponent) if exponent > 0 else np.right_shift(x, -exponent)
-
-
 def saturate(x: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
     """Clip to ``[-limit, limit]``; also return where clipping happened."""
     clipped = np.clip(x, -limit, limit)
@@ -55,8 +49,8 @@ def wrap(x: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def dense_output(accumulated: np.ndarray, weight_exp: int) -> np.ndarray:
-    """Output of Lava's bit-accurate ``Dense`` for an accumulated ``W @ s`` (int)."""
-    return shift_by_exponent(accumulated, weight_exp)
+    """Output of Lava's bit-accurate ``Dense`` for an accumulated ``W @ s`` (int): :func:`dense_output_float`."""
+    return dense_output_float(np.asarray(accumulated, np.float64), weight_exp).astype(np.int64)
 
 
 def rf_update(re: np.ndarray, im: np.ndarray, decay_re: np.ndarray, decay_im: np.ndarray,
@@ -68,17 +62,13 @@ def rf_update(re: np.ndarray, im: np.ndarray, decay_re: np.ndarray, decay_im: np
     ``im' = R(c_im re) + R(c_re im) + (in_im << input_shift)``, each product
     shifted right by ``decay_bits`` with ``rounding`` (as Lava's built-in RF
     does, per product), then both clipped to ``[-limit, limit]``.
-    Returns ``(re', im', saturated)`` with ``saturated`` true where either part clipped.
+    Returns ``(re', im', saturated)`` (int64) with ``saturated`` true where either part clipped.
+    Computed by :class:`RFUpdate`, the one definition the stepper and the Lava models share.
     """
-    re = np.asarray(re, np.int64)
-    im = np.asarray(im, np.int64)
-    new_re = (shift_right(decay_re * re, decay_bits, rounding) - shift_right(decay_im * im, decay_bits, rounding)
-              + np.left_shift(np.asarray(in_re, np.int64), input_shift))
-    new_im = (shift_right(decay_im * re, decay_bits, rounding) + shift_right(decay_re * im, decay_bits, rounding)
-              + np.left_shift(np.asarray(in_im, np.int64), input_shift))
-    new_re, sat_re = saturate(new_re, limit)
-    new_im, sat_im = saturate(new_im, limit)
-    return new_re, new_im, sat_re | sat_im
+    new_re, new_im = np.array(re, np.float64), np.array(im, np.float64)
+    saturated = RFUpdate(decay_re, decay_im, input_shift, decay_bits, rounding, limit)(
+        new_re, new_im, np.asarray(in_re, np.float64), np.asarray(in_im, np.float64))
+    return new_re.astype(np.int64), new_im.astype(np.int64), saturated
 
 
 def rf_spikes(re: np.ndarray, im: np.ndarray, threshold: int, rule: str) -> np.ndarray:
@@ -90,9 +80,10 @@ def rf_spikes(re: np.ndarray, im: np.ndarray, threshold: int, rule: str) -> np.n
     raise ValueError(f"unknown spike rule {rule!r}")
 
 
-def graded_payload(x: np.ndarray, shift: int, payload_bits: int) -> tuple[np.ndarray, np.ndarray]:
-    """A state sent as a graded spike: shifted right (toward zero) and clipped to the payload width."""
-    return saturate(shift_right(x, shift, "toward_zero"), (1 << (payload_bits - 1)) - 1)
+def graded_payload(x: np.ndarray, shift: int, payload_bits: int) -> np.ndarray:
+    """A state sent as a graded spike (int64): shifted right (toward zero) and clipped to the payload width;
+    :func:`graded_payload_float`."""
+    return graded_payload_float(np.asarray(x, np.float64), shift, payload_bits).astype(np.int64)
 
 
 # Lava 0.10.0 LIF (PyLifModelBitAcc): ds_offset = 1, dm_offset = 0, 12-bit decays, 24-bit u and v.
@@ -134,3 +125,68 @@ def lif_step(u: np.ndarray, v: np.ndarray, a_in: np.ndarray, du: np.ndarray | in
     u, v, overflowed = lif_update(u, v, a_in, du, dv)
     spikes = lif_spikes(v, vth_mantissa)
     return u, np.where(spikes, 0, v), spikes, overflowed
+
+
+# The compartment and synapse arithmetic on exact float64 values (the stepper keeps its states this way; the
+# int64 functions above call these, so each rule is written once).  Every value is an integer below 2**53
+# (states < 2**23, decay products < 2**40, shifted synaptic sums < 2**38), so float64 holds it exactly; a right
+# shift is a multiplication by 2**-shift (exact: it only moves the exponent) followed by trunc / floor.
+# tests/fixed/test_engine.py checks them against int64 formulas written independently in the test.
+
+def _round_scaled(y: np.ndarray, rounding: str) -> np.ndarray:
+    """Round ``y = x / 2**shift`` (exact in float64) in place as :func:`shift_right` rounds."""
+    if rounding == "toward_zero":
+        return np.trunc(y, out=y)
+    if rounding == "floor":
+        return np.floor(y, out=y)
+    if rounding == "nearest":  # sign(y) floor(|y| + 1/2); y + 1/2 is exact since |x| < 2**52
+        y += np.copysign(0.5, y)
+        return np.trunc(y, out=y)
+    raise ValueError(f"unknown rounding {rounding!r}")
+
+
+def dense_output_float(accumulated: np.ndarray, weight_exp: int) -> np.ndarray:
+    """:func:`dense_output` of an exact float32/float64 sum: scaling by a power of two is exact, then floor."""
+    scaled = accumulated * np.float32(2.0 ** weight_exp)
+    return scaled if weight_exp >= 0 else np.floor(scaled, out=scaled)
+
+
+class RFUpdate:
+    """:func:`rf_update` of one stage on float64 states, in place and with reused buffers (no per-step allocation
+    at a fixed batch size).  The decays are stored pre-scaled by ``2**-decay_bits`` (exact)."""
+
+    def __init__(self, decay_re: np.ndarray, decay_im: np.ndarray, input_shift: int, decay_bits: int,
+                 rounding: str, limit: int) -> None:
+        scale = 2.0 ** -decay_bits
+        self.c_re = np.asarray(decay_re, np.float64) * scale
+        self.c_im = np.asarray(decay_im, np.float64) * scale
+        self.gain = float(1 << input_shift)
+        self.rounding = rounding
+        self.limit = float(limit)
+        self.buffers: tuple[np.ndarray, ...] = ()
+
+    def __call__(self, re: np.ndarray, im: np.ndarray, in_re: np.ndarray, in_im: np.ndarray) -> np.ndarray:
+        """Update ``re``, ``im`` (float64) in place with inputs ``in_re``, ``in_im``; return where a neuron
+        saturated (either part clipped)."""
+        if not self.buffers or self.buffers[0].shape != re.shape:
+            self.buffers = tuple(np.empty(re.shape) for _ in range(3))
+        a, b, t = self.buffers
+        rnd = self.rounding
+        _round_scaled(np.multiply(self.c_re, re, out=a), rnd)
+        a -= _round_scaled(np.multiply(self.c_im, im, out=t), rnd)
+        _round_scaled(np.multiply(self.c_im, re, out=b), rnd)
+        b += _round_scaled(np.multiply(self.c_re, im, out=t), rnd)
+        a += np.multiply(in_re, self.gain, out=t)
+        b += np.multiply(in_im, self.gain, out=t)
+        np.maximum(np.abs(a, out=re), np.abs(b, out=im), out=t)
+        saturated = t > self.limit
+        np.clip(a, -self.limit, self.limit, out=re)
+        np.clip(b, -self.limit, self.limit, out=im)
+        return saturated
+
+
+def graded_payload_float(x: np.ndarray, shift: int, payload_bits: int) -> np.ndarray:
+    """:func:`graded_payload` (the payload only) of a float64 state."""
+    limit = float((1 << (payload_bits - 1)) - 1)
+    y = np.trunc(x * 2.0 ** -shift)
+    return np.clip(y, -limit, limit, out=y)

@@ -13,7 +13,10 @@ partial sum is an integer of magnitude at most ``sum_j |W_ij| * max|s_j|``,
 and all integers below 2**24 (float32) or 2**53 (float64) are represented
 exactly, so the result does not depend on summation order.  The bound is
 computed per synapse when a port is built; past 2**53 it falls back to
-integer matrix products.
+integer matrix products.  For the same reason a sparse (event-driven) product
+gives the same integers as a dense one, so each product picks the cheaper per
+step.  Ports return exact integers in float64 (every synaptic input is below
+2**38), which the families' float64 compartment updates take as they are.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 
 import numpy as np
+from scipy import sparse
 
 from s5rf_deploy.errors import S5RFError
 from s5rf_deploy.fixed import arithmetic as fx
@@ -79,7 +83,15 @@ class Port:
     (delayed) source values.  Synapses with a negative exponent read their own
     source.  Blocks that read the same input share one matrix product, split
     by columns before shifting, so every block keeps its own accumulator.
+
+    Each product and step picks its method from the input's density (fraction of
+    nonzero entries): a dense BLAS product, or, below ``event_density``, event-driven
+    accumulation of the weight rows of the active inputs (a sparse product; for one
+    sample, the sum of the gathered rows).  Both are exact in the product's dtype, so
+    they give the same integers (tests/fixed/test_engine.py).
     """
+
+    event_density = 0.25  # dense/event crossover, measured in docs/benchmarks.md
 
     def __init__(self, synapses: Iterable[Synapse], size: int, value_bound: Callable[[int], int]) -> None:
         synapses = list(synapses)
@@ -102,16 +114,34 @@ class Port:
             stacked = np.concatenate([b.weights for b in blocks])
             bound = int(np.abs(stacked).sum(axis=1).max()) * sum(value_bound(src) for src, _ in feed)
             dtype = np.float32 if bound < 2**24 else np.float64 if bound < 2**53 else np.int64
-            self.products.append((feed, part, stacked.T.astype(dtype), [b.weight_exp for b in blocks]))
+            keys = [((src, part), delay) for src, delay in feed]
+            self.products.append((keys, np.ascontiguousarray(stacked.T.astype(dtype)),
+                                  [b.weight_exp for b in blocks]))
+
+    def product(self, x: np.ndarray, w_t: np.ndarray) -> np.ndarray:
+        """``x @ w_t``, exactly: dense, or event-driven when few entries of ``x`` are nonzero."""
+        nonzero = np.count_nonzero(x)
+        if nonzero >= self.event_density * x.size:
+            return x.astype(w_t.dtype, copy=False) @ w_t
+        if x.shape[0] == 1:
+            active = np.flatnonzero(x[0])
+            rows = w_t[active]
+            values = x[0, active]
+            if np.all(values == 1):  # binary spikes: sum the weight rows of the active sources
+                return np.add.reduce(rows, axis=0, keepdims=True)
+            return values.astype(w_t.dtype)[None] @ rows
+        return np.asarray(sparse.csr_matrix(x.astype(w_t.dtype, copy=False)) @ w_t)
 
     def inputs(self, lines: DelayLines, n: int) -> np.ndarray:
-        """The summed synaptic input of the population at this step."""
-        out = np.zeros((n, self.size), np.int64)
-        for feed, part, w_t, exps in self.products:
-            x = sum(lines.sent((src, part), delay) for src, delay in feed)
-            acc = (x.astype(w_t.dtype) @ w_t).astype(np.int64)
+        """The summed synaptic input of the population at this step: exact integers in float64."""
+        out = np.zeros((n, self.size))
+        for keys, w_t, exps in self.products:
+            x = lines.sent(*keys[0])
+            if len(keys) > 1:  # (spikes are bool: add them as numbers, not with logical or)
+                x = sum((lines.sent(key, delay) for key, delay in keys[1:]), x.astype(w_t.dtype))
+            acc = self.product(x, w_t)
             for j, exp in enumerate(exps):
-                out += fx.dense_output(acc[:, j * self.size:(j + 1) * self.size], exp)
+                out += fx.dense_output_float(acc[:, j * self.size:(j + 1) * self.size], exp)
         return out
 
 

@@ -36,7 +36,10 @@ def sent_parts(net: FxpNetwork) -> dict[tuple[int, str], int]:
 
 
 class Stepper(BatchedStepper):
-    """Runs an :class:`FxpNetwork` on batches of binary spike trains."""
+    """Runs an :class:`FxpNetwork` on batches of binary spike trains.
+
+    States are exact integers held in float64 (below 2**24, products below 2**40) and updated in place
+    by :class:`~s5rf_deploy.fixed.arithmetic.RFUpdate`, the exact float64 form of ``rf_update``."""
 
     def __init__(self, net: FxpNetwork) -> None:
         self.net = net
@@ -48,17 +51,17 @@ class Stepper(BatchedStepper):
         self.ports = [Port(st.inputs, 2 * st.size, bound) for st in net.stages]
         self.ports.append(Port(net.readout.inputs, net.num_classes, bound))
         self.history_length = history_length([s for st in net.stages for s in st.inputs] + list(net.readout.inputs))
-        self.limit = net.profile.state_max
-        self.decay_bits = net.profile.decay["bits"]
-        self.rounding = net.profile.decay["rounding"]
+        prof = net.profile
+        self.updates = [fx.RFUpdate(st.decay_re, st.decay_im, st.input_shift, prof.decay["bits"],
+                                    prof.decay["rounding"], prof.state_max) for st in net.stages]
 
     def run_batch(self, u: np.ndarray, record: set[str]) -> FixedRun:
         net = self.net
         n, steps, _ = u.shape
         lines = DelayLines(sent_parts(net), self.history_length, n)
-        re = [np.zeros((n, st.size), np.int64) for st in net.stages]
-        im = [np.zeros((n, st.size), np.int64) for st in net.stages]
-        sat = {f"stage{k}": 0 for k in range(len(net.stages))} | {"readout": 0}
+        re = [np.zeros((n, st.size)) for st in net.stages]
+        im = [np.zeros((n, st.size)) for st in net.stages]
+        sat = [0] * (len(net.stages) + 1)
         lif = [np.zeros((n, net.num_classes), np.int64), np.zeros((n, net.num_classes), np.int64)]  # u, v
         spikes = [np.zeros((n, steps, net.stages[s].size), np.uint8) for s in net.layer_stages] \
             if "spikes" in record else None
@@ -66,29 +69,32 @@ class Stepper(BatchedStepper):
             if "states" in record else None
         zeros_in = np.zeros((n, net.input_dim), np.float32)
         payload_bits = net.profile.spikes["payload_bits"]
+        plan = [(k, st, self.updates[k], net.depth(k),
+                 net.layer_stages.index(k) if spikes is not None and k in net.layer_stages else None,
+                 net.state_stages.index(k) if states is not None and k in net.state_stages else None)
+                for k, st in enumerate(net.stages)]
 
         def step(p: int, a: list[np.ndarray]) -> dict[tuple[int, str], np.ndarray]:
             sent = {(INPUT, "spikes"): u[:, p] if p < steps else zeros_in}
-            for k, st in enumerate(net.stages):
-                re[k], im[k], saturated = fx.rf_update(re[k], im[k], st.decay_re, st.decay_im, a[k][:, :st.size],
-                                                       a[k][:, st.size:], st.input_shift, self.decay_bits,
-                                                       self.rounding, self.limit)
-                sat[f"stage{k}"] += int(saturated.sum())
+            for k, st, update, depth, layer, state in plan:
+                sat[k] += int(np.count_nonzero(update(re[k], im[k], a[k][:, :st.size], a[k][:, st.size:])))
                 if st.spike == "graded":
-                    sent[(k, "re")] = fx.graded_payload(re[k], st.payload_shift, payload_bits)[0]
-                    sent[(k, "im")] = fx.graded_payload(im[k], st.payload_shift, payload_bits)[0]
+                    sent[(k, "re")] = fx.graded_payload_float(re[k], st.payload_shift, payload_bits)
+                    sent[(k, "im")] = fx.graded_payload_float(im[k], st.payload_shift, payload_bits)
                 else:
                     sent[(k, "spikes")] = fx.rf_spikes(re[k], im[k], st.threshold, st.spike)
-                t = p - net.depth(k)
+                t = p - depth
                 if 0 <= t < steps:
-                    if spikes is not None and k in net.layer_stages:
-                        spikes[net.layer_stages.index(k)][:, t] = sent[(k, "spikes")]
-                    if states is not None and k in net.state_stages:
-                        states[net.state_stages.index(k)][:, t] = np.stack([re[k], im[k]], -1)
+                    if layer is not None:
+                        spikes[layer][:, t] = sent[(k, "spikes")]
+                    if state is not None:
+                        states[state][:, t, :, 0] = re[k]
+                        states[state][:, t, :, 1] = im[k]
             lif[0], lif[1], fired, overflow = fx.lif_step(lif[0], lif[1], a[-1], net.readout.du, 0,
                                                           net.readout.vth_mantissa)
-            sat["readout"] += int(overflow.sum() + fired.sum())
+            sat[-1] += int(overflow.sum() + fired.sum())
             return sent
 
         run_steps(self.ports, lines, steps + net.latency, n, step)
-        return FixedRun(lif[1], spikes, states, sat)
+        names = [f"stage{k}" for k in range(len(net.stages))] + ["readout"]
+        return FixedRun(lif[1], spikes, states, dict(zip(names, sat, strict=True)))

@@ -48,10 +48,14 @@ def attribute(net: S5RFNetwork, runs: Runs, inputs: np.ndarray, calibrated: bool
              "hint": HINTS["readout" if name == "readout" else "layer", calibrated]} for i, name in enumerate(names)]
 
 
+WORTH_A_WARNING = 0.01  # a stage that costs at least one point of top-1 agreement is flagged
+
+
 def summary_line(shares: list[dict[str, Any]]) -> str | None:
-    """One line naming the stage that costs the most agreement and its fix; None when nothing is lost."""
+    """One line naming the stage that costs the most agreement and its fix; None when no stage costs
+    :data:`WORTH_A_WARNING` or more."""
     worst = max(shares, key=lambda s: s["top1_cost"])
-    if worst["top1_cost"] <= 0:
+    if worst["top1_cost"] < WORTH_A_WARNING:
         return None
     others = ", ".join(f"{s['stage']} {100 * s['top1_cost']:.1f}" for s in shares if s is not worst)
     return (f"{worst['stage']} costs {100 * worst['top1_cost']:.1f} points of top-1 agreement ({others}); "

@@ -42,8 +42,8 @@ def unpipelined(fxp, inputs: np.ndarray):
                                      fxp.profile.decay["bits"], fxp.profile.decay["rounding"], fxp.profile.state_max)
             if st.spike == "graded":
                 bits = fxp.profile.spikes["payload_bits"]
-                trace["re"][:, t] = fx.graded_payload(re, st.payload_shift, bits)[0]
-                trace["im"][:, t] = fx.graded_payload(im, st.payload_shift, bits)[0]
+                trace["re"][:, t] = fx.graded_payload(re, st.payload_shift, bits)
+                trace["im"][:, t] = fx.graded_payload(im, st.payload_shift, bits)
             else:
                 trace["spikes"][:, t] = fx.rf_spikes(re, im, st.threshold, st.spike)
         for part, values in trace.items():

@@ -11,7 +11,7 @@ from s5rf_deploy.demo import digits, model_path
 from s5rf_deploy.hw_profiles import load_profile
 from s5rf_deploy.s5rf.checkpoint import load_checkpoint
 from s5rf_deploy.s5rf.network import network_from_model
-from s5rf_deploy.tasks.attribution import attribute, flags
+from s5rf_deploy.tasks.attribution import attribute, flags, summary_line
 from s5rf_deploy.tasks.compare import metrics, s5rf_runs
 from s5rf_deploy.tasks.families import quantize_network
 
@@ -60,3 +60,4 @@ def test_a_faithful_network_loses_almost_nothing_anywhere(demo):
     shares = attribute(net, s5rf_runs(net, fxp, inputs), inputs)
     assert all(abs(s["top1_cost"]) <= 0.01 for s in shares), shares
     assert np.isclose(sum(s["top1_cost"] for s in shares), 0, atol=0.01)
+    assert summary_line(shares) is None  # under a point lost: nothing to warn about

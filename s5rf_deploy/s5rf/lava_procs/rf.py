@@ -153,8 +153,8 @@ class PyRFCompartmentFixed(_RFModelBase):
         self.saturated[0] += np.count_nonzero(saturated)
         if p["spike"] == "graded":
             spikes = np.zeros_like(re)
-            graded = (fx.graded_payload(re, p["payload_shift"], p["payload_bits"])[0],
-                      fx.graded_payload(im, p["payload_shift"], p["payload_bits"])[0])
+            graded = (fx.graded_payload(re, p["payload_shift"], p["payload_bits"]),
+                      fx.graded_payload(im, p["payload_shift"], p["payload_bits"]))
         else:
             spikes = fx.rf_spikes(re, im, int(self.threshold[0]), p["spike"]).astype(np.int64)
             graded = (np.zeros_like(re), np.zeros_like(im))
