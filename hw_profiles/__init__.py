@@ -18,6 +18,7 @@ from s5rf_deploy.errors import ConfigError
 from s5rf_deploy.fixed.arithmetic import ROUNDING_RULES
 
 SIGN_MODES = ("mixed", "excitatory", "inhibitory")
+EXACT_BITS = 52  # float64 holds every integer below 2**53: the stepper's arithmetic is exact up to here
 
 # section -> key -> (type, check, what the check means)
 _SCHEMA: dict[str, dict[str, tuple[type, Any, str]]] = {
@@ -120,6 +121,9 @@ def profile_from_dict(raw: dict[str, Any], source: str) -> HardwareProfile:
         raise ConfigError(f"{source}: key weights.exponent_min exceeds weights.exponent_max")
     if sections["decay"]["bits"] >= sections["state"]["bits"]:
         raise ConfigError(f"{source}: key decay.bits must be smaller than state.bits")
+    if sections["state"]["bits"] - 1 + sections["decay"]["bits"] > EXACT_BITS:
+        raise ConfigError(f"{source}: state.bits - 1 + decay.bits must be at most {EXACT_BITS}: a state times a decay "
+                          f"coefficient must stay exact in the stepper's float64 arithmetic")
     if sections["state"]["default_headroom"] > 2 ** (sections["state"]["bits"] - 2):
         raise ConfigError(f"{source}: key state.default_headroom leaves a threshold no bits: it must be at most "
                           f"2^(state.bits - 2) = {2 ** (sections['state']['bits'] - 2)}")

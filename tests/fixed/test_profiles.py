@@ -8,7 +8,7 @@ import pytest
 
 from helpers import REPO
 from s5rf_deploy.errors import ConfigError
-from s5rf_deploy.hw_profiles import builtin_profiles, load_profile
+from s5rf_deploy.hw_profiles import builtin_profiles, load_profile, profile_from_dict
 
 SHIPPED = REPO / "hw_profiles" / "loihi2.toml"
 
@@ -60,3 +60,12 @@ def test_shipped_files_are_plain_toml():
     for name in builtin_profiles():
         raw = tomllib.loads((SHIPPED.parent / f"{name}.toml").read_text())
         assert raw["name"] == name
+
+
+def test_a_profile_whose_products_leave_the_exact_range_is_refused():
+    raw = tomllib.loads(SHIPPED.read_text())
+    raw["state"]["bits"], raw["decay"]["bits"] = 40, 14  # 2^39 states times 14-bit decays: beyond 2^52
+    with pytest.raises(ConfigError, match="exact"):
+        profile_from_dict(raw, "wide.toml")
+    raw["decay"]["bits"] = 13  # 39 + 13 = 52: still exact
+    assert profile_from_dict(raw, "wide.toml").state_max == 2**39 - 1
