@@ -13,6 +13,7 @@ from s5rf_deploy.cli.common import (
     positive_range,
     progress_bar,
     read_json,
+    warn,
 )
 
 
@@ -84,13 +85,17 @@ def train(ctx: click.Context, data: str, output: str, config_path: str | None, n
     settings = TrainSettings(epochs=epochs, batch_size=batch_size, lr=lr, lr_ssm=lr_ssm,
                              weight_decay=weight_decay, seed=seed)
 
-    def on_epoch(epoch: int, loss: float, acc: float | None) -> None:
+    def on_epoch(epoch: int, history) -> None:
         if not (ctx.obj["quiet"] or ctx.obj["json"]):
-            val_text = f", validation accuracy {acc:.4f}" if acc is not None else ""
-            click.echo(f"epoch {epoch + 1}/{epochs}: loss {loss:.4f}{val_text}", err=True)
+            rates = "/".join(f"{r:.3f}" for r in history.rates[-1])
+            val_text = f", validation accuracy {history.val_accuracy[-1]:.4f}" if history.val_accuracy else ""
+            click.echo(f"epoch {epoch + 1}/{epochs}: loss {history.loss[-1]:.4f}, spike rates {rates}{val_text}",
+                       err=True)
 
     history = run_training(model, fit, val, settings, on_epoch, progress_bar(ctx, "train"))
+    for problem in history.problems():
+        warn(ctx, problem)
     save_checkpoint(model, output, {"source": str(data), "epochs": epochs, "seed": seed})
     final = history.val_accuracy[-1] if history.val_accuracy else None
-    emit(ctx, {"output": output, "loss": history.loss, "val_accuracy": history.val_accuracy},
+    emit(ctx, {"output": output, "loss": history.loss, "val_accuracy": history.val_accuracy, "rates": history.rates},
             f"wrote {output}" + (f" (validation accuracy {final:.4f})" if final is not None else ""))

@@ -30,7 +30,7 @@ def build(out: str) -> float:
     val = Dataset(data.inputs[-n_val:], data.labels[-n_val:])
     model = S5RFModel(ModelConfig.from_dict(MODEL_CONFIG), seed=0)
     train(model, fit, val, SETTINGS,
-          on_epoch=lambda e, loss, acc: print(f"epoch {e + 1}: loss {loss:.4f} val {acc:.4f}"))
+          on_epoch=lambda e, h: print(f"epoch {e + 1}: loss {h.loss[-1]:.4f} val {h.val_accuracy[-1]:.4f}"))
     test_acc = accuracy(model, digits.load_split("test"))
     save_checkpoint(model, out, {"source": "s5rf_deploy.demo.build", "test_accuracy": test_acc})
     return test_acc

@@ -28,12 +28,26 @@ class TrainSettings:
     seed: int = 0
 
 
+SILENT_RATE = 1e-3  # a layer spiking less often than this passes (almost) nothing on
+
+
 @dataclass
 class TrainHistory:
-    """Per-epoch mean training loss and validation accuracy."""
+    """Per-epoch mean training loss, validation accuracy and spike rate of each RF layer."""
 
     loss: list[float] = field(default_factory=list)
     val_accuracy: list[float] = field(default_factory=list)
+    rates: list[list[float]] = field(default_factory=list)
+
+    def problems(self) -> list[str]:
+        """What says the network learns nothing, one line each with what to try."""
+        out = [f"layer {i} is silent (spike rate {rate:.2g} in the last epoch): the layers after it see nothing; "
+               f"try a larger input gain, a larger --eta range or a higher --lr"
+               for i, rate in enumerate(self.rates[-1] if self.rates else []) if rate < SILENT_RATE]
+        if len(self.loss) > 1 and abs(self.loss[0] - self.loss[-1]) <= 1e-3 * abs(self.loss[0]):
+            out.append(f"the loss did not move ({self.loss[0]:.4f} -> {self.loss[-1]:.4f}): the network is not "
+                       f"learning; check the spike rates, raise --lr or train longer")
+        return out
 
 
 def predict(model: S5RFModel, inputs: np.ndarray, batch_size: int = 256) -> np.ndarray:
@@ -74,13 +88,13 @@ def train(
     train_data: Dataset,
     val_data: Dataset | None,
     settings: TrainSettings,
-    on_epoch: Callable[[int, float, float | None], None] | None = None,
+    on_epoch: Callable[[int, TrainHistory], None] | None = None,
     progress: Callable | None = None,
 ) -> TrainHistory:
     """Train ``model`` in place with cross-entropy on the time-averaged readout.
 
     ``progress(iterable)`` may wrap the batch loop (e.g. a progress bar);
-    ``on_epoch(epoch, loss, val_acc)`` is called after each epoch.
+    ``on_epoch(epoch, history)`` is called after each epoch.
     """
     if train_data.labels is None:
         raise S5RFError("training data has no 'labels'")
@@ -101,20 +115,23 @@ def train(
         order = torch.from_numpy(rng.permutation(n))
         starts = range(0, n, settings.batch_size)
         total = 0.0
+        fired = np.zeros(model.config.num_layers)
         for start in progress(starts) if progress else starts:
             idx = order[start:start + settings.batch_size]
-            logprobs = model(inputs[idx]).logprobs
-            loss = torch.nn.functional.nll_loss(logprobs, labels[idx])
+            out = model(inputs[idx])
+            fired += [float(s.detach().mean()) * len(idx) for s in out.spikes]
+            loss = torch.nn.functional.nll_loss(out.logprobs, labels[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
             total += loss.item() * len(idx)
         history.loss.append(total / n)
+        history.rates.append((fired / n).tolist())
         val_acc = accuracy(model, val_data) if val_data is not None and val_data.labels is not None else None
         if val_acc is not None:
             history.val_accuracy.append(val_acc)
         if on_epoch:
-            on_epoch(epoch, history.loss[-1], val_acc)
+            on_epoch(epoch, history)
     model.eval()
     return history

@@ -264,3 +264,15 @@ def test_global_options_after_the_command_json_errors_and_debug_keep_the_exit_co
     assert usage.exit_code == 2 and json.loads(usage.stdout)["error"] == "No such option '--bogus'."
     debug = run(*args, "--debug")
     assert debug.exit_code == 2 and "Traceback" in debug.stderr and "no such file" in debug.stderr
+
+
+def test_train_reports_spike_rates_and_warns_when_the_network_learns_nothing(tmp_path):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "silent.npz", inputs=np.zeros((40, 12, 3), np.float32), labels=rng.integers(0, 2, 40))
+    result = run("train", str(tmp_path / "silent.npz"), "--neurons", "4,4", "--blocks", "2,2", "--epochs", "2",
+                 "-o", str(tmp_path / "s.s5rf"))
+    assert result.exit_code == 0, result.output
+    assert "epoch 2/2: loss 0.6931, spike rates 0.000/0.000" in result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert [w.split(" is silent")[0] for w in warnings[:2]] == ["warning: layer 0", "warning: layer 1"]
+    assert "the loss did not move (0.6931 -> 0.6931)" in warnings[2]
