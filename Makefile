@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.13.0
 LAVA_SPEC ?= lava-nc==0.10.0
 LAVA_DL_SPEC ?= lava-dl==0.6.0
 
-.PHONY: demo test test-fast fuzz lint bench clean
+.PHONY: demo test test-fast fuzz lint bench clean mutate
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,25 @@ test-fast: $(STAMP)
 # The long fuzzing budget (CI runs the same tests with a short one inside `make test`).
 fuzz: $(STAMP)
 	S5RF_FUZZ_EXAMPLES=1000 $(VENV)/bin/pytest -m fuzz
+
+# Mutation testing (docs/testing.md): mutmut on the integer arithmetic and the S5-RF layout, run in a scratch
+# copy of the sources (mutmut writes its mutants/ and setup.cfg there; this tree is never touched) against the
+# fast test selection (no Lava).  About 15-25 minutes on 2 cores; `make mutate MUTATE_DIR=...` keeps the copy
+# elsewhere; `cd $(MUTATE_DIR) && mutmut show NAME` shows a survivor.
+MUTATE_DIR ?= /tmp/s5rf-mutate
+MUTATE_MODULES := s5rf_deploy/fixed/arithmetic.py s5rf_deploy/s5rf/layout.py
+MUTATE_TESTS := tests/s5rf/test_oracle_bigint.py tests/s5rf/test_fixed_vs_float.py tests/fixed tests/s5rf/test_quantize.py
+mutate: $(STAMP)
+	$(PIP) install --quiet "mutmut==3.8.1"
+	rm -rf $(MUTATE_DIR) && mkdir -p $(MUTATE_DIR)
+	cp -r s5rf_deploy hw_profiles tests pyproject.toml $(MUTATE_DIR)/
+	printf '%s\n' '[mutmut]' 'source_paths = s5rf_deploy' 'process_isolation = forkserver' \
+		'also_copy = hw_profiles' 'only_mutate =' \
+		$(addprefix '    ',$(MUTATE_MODULES)) 'pytest_add_cli_args_test_selection =' '    -m' '    not lava' \
+		$(addprefix '    ',$(MUTATE_TESTS)) > $(MUTATE_DIR)/setup.cfg
+	cd $(MUTATE_DIR) && OMP_NUM_THREADS=1 $(CURDIR)/$(VENV)/bin/mutmut run --max-children 2 > mutmut.log 2>&1 \
+		|| (tail -40 mutmut.log; false)
+	cd $(MUTATE_DIR) && tail -3 mutmut.log && $(CURDIR)/$(VENV)/bin/mutmut results
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from s5rf_deploy.fixed.synapse import INPUT
 from s5rf_deploy.s5rf.config import ModelConfig
 from s5rf_deploy.s5rf.model import S5RFModel
 
@@ -92,3 +94,113 @@ def make_model(variant: str, layers: int = 2, neurons: int = 12, blocks: int = 3
 def random_spikes(n: int, steps: int, width: int, rate: float = 0.2, seed: int = 0) -> np.ndarray:
     return (np.random.default_rng(seed).random((n, steps, width)) < rate).astype(np.float32)
 
+
+# --- The big-integer oracle of quantized S5-RF networks (tests/s5rf/test_oracle_bigint.py, test_oracle_lava_rf.py) --
+# Written from docs/fixed-point.md ("Arithmetic", "Timing") with Python ints, explicit loops and explicit rounding;
+# it reads only the integers of an FxpNetwork and its profile's widths (never s5rf_deploy.fixed.arithmetic or the
+# steppers' engine).
+
+
+def toward_zero(x: int, shift: int) -> int:
+    """``x / 2**shift`` rounded toward zero (``sign(x) * (|x| >> shift)``)."""
+    return x >> shift if x >= 0 else -((-x) >> shift)
+
+
+def clip(x: int, limit: int) -> int:
+    return max(-limit, min(limit, x))
+
+
+def dense(weights: list[list[int]], values: list[int], exponent: int) -> list[int]:
+    """Lava's bit-accurate Dense: accumulate, then shift once (Python's ``>>`` on ints is floor)."""
+    out = []
+    for row in weights:
+        acc = 0
+        for w, x in zip(row, values, strict=True):
+            acc += w * x
+        assert abs(acc) < 2**31, "Lava's int32 accumulator would overflow"
+        out.append(acc << exponent if exponent >= 0 else acc >> -exponent)
+    return out
+
+
+@dataclasses.dataclass
+class BigIntRun:
+    states: list[np.ndarray]  # per stage: (T, P, 2)
+    spikes: dict[int, np.ndarray]  # per spiking stage: (T, P)
+    readout: list[int]  # LIF v after the run
+    saturation: dict[str, int]
+
+
+def bigint_run(net, u: np.ndarray) -> BigIntRun:
+    """Evaluate one sample ``u`` (T, H) of 0/1 spikes."""
+    prof = net.profile
+    assert prof.decay["rounding"] == "toward_zero"
+    dbits = prof.decay["bits"]
+    limit = 2 ** (prof.state["bits"] - 1) - 1
+    payload_limit = 2 ** (prof.spikes["payload_bits"] - 1) - 1
+    leak_bits, in_shift = prof.readout["leak_bits"], prof.readout["input_shift"]
+    half = 2 ** (prof.state["bits"] - 1)  # the LIF's u wraps beyond +-2**23, v clips at 2**23 - 1
+    steps, width = u.shape
+    stages = net.stages
+    latency = len(stages) + 1
+    sent: dict[tuple[int, str], list[list[int]]] = {}  # (source, part) -> value sent at each pipeline step
+    sizes = {INPUT: width} | {k: st.decay_re.shape[0] for k, st in enumerate(stages)}
+
+    def read(source: int, part: str, step: int) -> list[int]:
+        if step < 0:
+            return [0] * sizes[source]
+        return sent[(source, part)][step]
+
+    def synaptic_input(synapses, rows: int, p: int) -> list[int]:
+        total = [0] * rows
+        for syn in synapses:
+            out = dense(syn.weights.tolist(), read(syn.source, syn.part, p - 1 - syn.delay), int(syn.weight_exp))
+            total = [a + b for a, b in zip(total, out, strict=True)]
+        return total
+
+    re = [[0] * sizes[k] for k in range(len(stages))]
+    im = [[0] * sizes[k] for k in range(len(stages))]
+    states = [np.zeros((steps, sizes[k], 2), np.int64) for k in range(len(stages))]
+    spikes = {k: np.zeros((steps, sizes[k]), np.uint8) for k, st in enumerate(stages) if st.spike != "graded"}
+    saturation = {f"stage{k}": 0 for k in range(len(stages))} | {"readout": 0}
+    classes = net.readout.du.shape[0]
+    lif_u, lif_v = [0] * classes, [0] * classes
+    for p in range(steps + latency):
+        inputs = [synaptic_input(st.inputs, 2 * sizes[k], p) for k, st in enumerate(stages)]
+        readout_in = synaptic_input(net.readout.inputs, classes, p)
+        sent.setdefault((INPUT, "spikes"), []).append([int(x) for x in u[p]] if p < steps else [0] * width)
+        for k, st in enumerate(stages):
+            n = sizes[k]
+            c_re, c_im = [int(c) for c in st.decay_re], [int(c) for c in st.decay_im]
+            for j in range(n):
+                new_re = (toward_zero(c_re[j] * re[k][j], dbits) - toward_zero(c_im[j] * im[k][j], dbits)
+                          + (inputs[k][j] << st.input_shift))
+                new_im = (toward_zero(c_im[j] * re[k][j], dbits) + toward_zero(c_re[j] * im[k][j], dbits)
+                          + (inputs[k][n + j] << st.input_shift))
+                saturation[f"stage{k}"] += abs(new_re) > limit or abs(new_im) > limit
+                re[k][j], im[k][j] = clip(new_re, limit), clip(new_im, limit)
+            if st.spike == "graded":
+                sent.setdefault((k, "re"), []).append([clip(toward_zero(x, st.payload_shift), payload_limit)
+                                                       for x in re[k]])
+                sent.setdefault((k, "im"), []).append([clip(toward_zero(x, st.payload_shift), payload_limit)
+                                                       for x in im[k]])
+            elif st.spike == "cartesian":
+                sent.setdefault((k, "spikes"), []).append([int(x > st.threshold) for x in re[k]])
+            else:
+                sent.setdefault((k, "spikes"), []).append([int(x * x + y * y > st.threshold**2)
+                                                           for x, y in zip(re[k], im[k], strict=True)])
+            t = p - (k + 1)
+            if 0 <= t < steps:
+                states[k][t, :, 0], states[k][t, :, 1] = re[k], im[k]
+                if k in spikes:
+                    spikes[k][t] = sent[(k, "spikes")][p]
+        for c in range(classes):
+            decayed = toward_zero(lif_u[c] * ((1 << leak_bits) - int(net.readout.du[c]) - 1), leak_bits)
+            new_u = decayed + (readout_in[c] << in_shift)
+            wrapped = new_u - 2 * half if new_u > half else new_u
+            wrapped = new_u + 2 * half if wrapped <= -half else wrapped
+            new_v = lif_v[c] + wrapped
+            clipped = clip(new_v, half - 1)
+            fired = clipped > net.readout.vth_mantissa << in_shift
+            saturation["readout"] += (wrapped != new_u or clipped != new_v) + fired
+            lif_u[c], lif_v[c] = wrapped, 0 if fired else clipped
+    return BigIntRun(states, spikes, lif_v, saturation)
