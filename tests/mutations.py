@@ -76,3 +76,23 @@ def refused(path: Path | str, message: str, call: Callable[[], object]) -> None:
         call()
     text = str(info.value)
     assert "\n" not in text and text.startswith(f"{path}: ") and message in text, text
+
+
+def top(key: str, value) -> Callable[[dict, dict], None]:
+    """An edit for :func:`corrupt`: metadata key ``key`` set to ``value``."""
+    return lambda meta, arrays: meta.__setitem__(key, value)
+
+
+def stage(k: int, key: str, value) -> Callable[[dict, dict], None]:
+    """An edit: stage ``k``'s ``key`` set to ``value``."""
+    return lambda meta, arrays: meta["stages"][k].__setitem__(key, value)
+
+
+def synapse(k: int, j: int, key: str, value) -> Callable[[dict, dict], None]:
+    """An edit: input synapse ``j`` of stage ``k`` gets ``key`` = ``value``."""
+    return lambda meta, arrays: meta["stages"][k]["inputs"][j].__setitem__(key, value)
+
+
+def array(name: str, change: Callable[[np.ndarray], np.ndarray]) -> Callable[[dict, dict], None]:
+    """An edit: array ``name`` replaced by ``change(array)``."""
+    return lambda meta, arrays: arrays.__setitem__(name, change(arrays[name]))

@@ -48,6 +48,13 @@ class FixedRun:
     def predictions(self) -> np.ndarray:
         return self.readout.argmax(-1)
 
+    def named(self, kind: str) -> list[tuple[int | str, np.ndarray]]:
+        """(layer index or node, trace) pairs of the recorded ``kind`` ("spikes" or "states"); none if unrecorded."""
+        traces = getattr(self, kind)
+        if traces is None:
+            return []
+        return list(traces.items()) if isinstance(traces, dict) else list(enumerate(traces))
+
 
 def check_spike_inputs(inputs: np.ndarray, width: int) -> np.ndarray:
     """Binary spike inputs as float32; raise on anything else."""

@@ -152,13 +152,6 @@ def runs_for(net, fxp, inputs: np.ndarray, progress=None) -> Runs:
     return (s5rf_runs if family_of(net) is S5RF else graph_runs)(net, fxp, inputs, progress)
 
 
-def _traces(run) -> list[np.ndarray]:
-    """Every recorded trace of a fixed-point run, in a fixed order."""
-    traces = [run.spikes, run.states]
-    return [t for group in traces if group is not None
-            for t in (group.values() if isinstance(group, dict) else group)]
-
-
 def lava_check(fxp, inputs: np.ndarray, progress=None) -> dict[str, Any]:
     """Lava fixed point against the stepper on ``inputs``: readout, spikes (and states for S5-RF) and
     saturation counts, bit for bit; a count that differs (or is missing on one side) is one mismatched value.
@@ -166,7 +159,8 @@ def lava_check(fxp, inputs: np.ndarray, progress=None) -> dict[str, Any]:
     family = family_of(fxp)
     got = family.lava(fxp, inputs.shape[1]).run(inputs, progress=progress)
     want = family.stepper(fxp).run(inputs, record=("spikes",) if got.states is None else ("spikes", "states"))
-    pairs = list(zip(_traces(got), _traces(want), strict=True))
+    pairs = [(a, b) for kind in ("spikes", "states")
+             for (_, a), (_, b) in zip(got.named(kind), want.named(kind), strict=True)]
     mismatched = int(np.count_nonzero(got.readout != want.readout)) + sum(int(np.count_nonzero(a != b))
                                                                            for a, b in pairs)
     mismatched += sum(got.saturation.get(k) != want.saturation.get(k) for k in got.saturation | want.saturation)

@@ -97,13 +97,6 @@ def simulate_network_as_graph(net: S5RFNetwork, inputs: np.ndarray, record: Iter
     return _finish({k: [v] for k, v in renamed.items()})
 
 
-def _traces(traces, wanted: bool) -> list[tuple]:
-    """(name, trace) pairs of a run's per-layer (list) or per-node (dict) traces."""
-    if not wanted or traces is None:
-        return []
-    return list(traces.items()) if isinstance(traces, dict) else list(enumerate(traces))
-
-
 def simulate_fixed(net, inputs: np.ndarray, record: Iterable[str] = (), batch_size: int = 256,
                    progress: Callable | None = None, backend: str = "stepper") -> dict[str, np.ndarray]:
     """Fixed point on the stepper or on Lava (``Loihi2SimCfg``, fixed_pt): integer readout
@@ -121,8 +114,7 @@ def simulate_fixed(net, inputs: np.ndarray, record: Iterable[str] = (), batch_si
     if res.saturation:
         run["saturation"] = np.array([res.saturation[k] for k in sorted(res.saturation)], np.int64)
         run["saturation_names"] = np.array(sorted(res.saturation))
-    run.update({f"spikes_{k}": v for k, v in _traces(res.spikes, "spikes" in record)})
-    run.update({f"states_{k}": v for k, v in _traces(res.states, "states" in record)})
+    run.update({f"{kind}_{k}": v for kind in ("spikes", "states") if kind in record for k, v in res.named(kind)})
     return run
 
 

@@ -4,14 +4,13 @@ field (issue 21), on load and before save."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from pathlib import Path
 
 import nir
 import numpy as np
 import pytest
 
-from mutations import corrupt, refused
+from mutations import array, corrupt, refused, stage, synapse, top
 from s5rf_deploy.graphs.artifact import KIND, load_lif_graph, save_lif_graph
 from s5rf_deploy.graphs.network import from_nir
 from s5rf_deploy.graphs.quantize import lif_graph
@@ -43,22 +42,6 @@ def good(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("graph") / "good.fxp"
     save_lif_graph(GRAPH, path)
     return path
-
-
-def top(key: str, value) -> Callable[[dict, dict], None]:
-    return lambda meta, arrays: meta.__setitem__(key, value)
-
-
-def stage(k: int, key: str, value) -> Callable[[dict, dict], None]:
-    return lambda meta, arrays: meta["stages"][k].__setitem__(key, value)
-
-
-def synapse(k: int, j: int, key: str, value) -> Callable[[dict, dict], None]:
-    return lambda meta, arrays: meta["stages"][k]["inputs"][j].__setitem__(key, value)
-
-
-def array(name: str, change: Callable[[np.ndarray], np.ndarray]) -> Callable[[dict, dict], None]:
-    return lambda meta, arrays: arrays.__setitem__(name, change(arrays[name]))
 
 
 def drop_neuron(meta: dict, arrays: dict) -> None:

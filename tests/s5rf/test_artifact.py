@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,7 @@ import pytest
 
 from cli_helpers import assert_bad_input, run
 from helpers import make_model, random_spikes
-from mutations import corrupt, refused
+from mutations import array, corrupt, refused, stage, synapse, top
 from s5rf_deploy.dataset import Dataset, save_dataset
 from s5rf_deploy.hw_profiles import load_profile
 from s5rf_deploy.s5rf.artifact import KIND, load_fxp, save_fxp
@@ -36,22 +35,6 @@ def good(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("fxp") / "good.fxp"
     save_fxp(NET, path)
     return path
-
-
-def stage(k: int, key: str, value) -> Callable[[dict, dict], None]:
-    return lambda meta, arrays: meta["stages"][k].__setitem__(key, value)
-
-
-def synapse(k: int, j: int, key: str, value) -> Callable[[dict, dict], None]:
-    return lambda meta, arrays: meta["stages"][k]["inputs"][j].__setitem__(key, value)
-
-
-def array(name: str, change: Callable[[np.ndarray], np.ndarray]) -> Callable[[dict, dict], None]:
-    return lambda meta, arrays: arrays.__setitem__(name, change(arrays[name]))
-
-
-def top(key: str, value) -> Callable[[dict, dict], None]:
-    return lambda meta, arrays: meta.__setitem__(key, value)
 
 
 def graded_skip(meta: dict, arrays: dict) -> None:
