@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.13.0
 LAVA_SPEC ?= lava-nc==0.10.0
 LAVA_DL_SPEC ?= lava-dl==0.6.0
 
-.PHONY: demo test test-fast fuzz lint bench clean mutate
+.PHONY: demo test test-fast fuzz lint bench clean mutate interop
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,22 @@ mutate: $(STAMP)
 		|| (tail -40 mutmut.log; false)
 	cd $(MUTATE_DIR) && tail -3 mutmut.log && $(CURDIR)/$(VENV)/bin/mutmut results
 
+# Framework interop data (docs/interop.md): snnTorch, norse, sinabs, rockpool and spyx in their own environment
+# (never the project's .venv), which rebuild, rerun and re-export the networks of tests/data/interop, then the
+# checks of our readings against them.  Needs the package registries; several GB of downloads the first time.
+INTEROP_VENV ?= .venv-interop
+INTEROP_PY := $(INTEROP_VENV)/bin/python
+INTEROP_SPECS := "$(TORCH_SPEC)" nir==1.0.8 nirtorch==2.6 snntorch==1.0.0 norse==1.1.0 rockpool==3.1.0 spyx==1.0.0 \
+	"jax[cpu]==0.10.2" pbr matplotlib
+interop: $(STAMP)
+	test -x $(INTEROP_PY) || $(PYTHON) -m venv $(INTEROP_VENV)
+	$(INTEROP_PY) -m pip install --quiet $(INTEROP_SPECS)
+	# sinabs pins nir<=1.0.4; it runs with 1.0.8
+	$(INTEROP_PY) -m pip install --quiet --no-deps sinabs==3.1.3
+	$(INTEROP_PY) tools/interop/record.py
+	$(PY) tools/interop/baseline.py
+	$(VENV)/bin/pytest tests/graphs/test_interop.py tests/cli/test_semantics.py
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
@@ -63,6 +79,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/stepper.py
 	$(PY) benchmarks/lava.py
 	$(PY) benchmarks/onnx_runtime.py
+	$(PY) benchmarks/scale_out.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,4 +1,4 @@
-"""Helpers shared by the CLI's commands: output, progress bars, small parsers."""
+"""Helpers shared by the CLI's commands: output, progress in samples, small parsers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ import functools
 import json
 import math
 import os
+import re
 import sys
+import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -50,6 +53,23 @@ class FiniteFloat(click.FloatRange):
 
 
 POSITIVE = FiniteFloat(min=0, min_open=True)
+
+
+class InputFile(click.Path):
+    """An input file that must exist: a missing one is refused while the arguments are parsed, before any heavy
+    import or loading (``PATH: no such file``, exit 2)."""
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        path = super().convert(value, param, ctx)
+        if not Path(path).is_file():
+            raise S5RFError(f"{path}: no such file")
+        return path
+
+
+INPUT = InputFile()
 
 
 def check_output(path: str, force: bool) -> None:
@@ -119,12 +139,72 @@ def emit(ctx: click.Context, payload: dict, text: str) -> None:
         click.echo(text)
 
 
-def progress_bar(ctx: click.Context, label: str):
-    """A wrapper that shows a progress bar over an iterable on a terminal, unless quiet or --json."""
-    from tqdm import tqdm
+PROGRESS_AFTER_S = 2.0  # runs shorter than this show no progress at all
+PROGRESS_EVERY_S = 5.0  # plain progress lines (stderr not a terminal): at most one per this many seconds
+PROGRESS_LINE = re.compile(r"^[\w -]+: \d+/\d+ samples \(\d+ %\), \d+\.\d s elapsed(, ETA \d+\.\d s)?$")
 
-    silent = ctx.obj["quiet"] or ctx.obj["json"]
-    return lambda it: tqdm(it, desc=label, leave=False, disable=True if silent else None, file=sys.stderr)
+
+class ProgressBar:
+    """Samples done out of ``total``, as the runners report them (:mod:`s5rf_deploy.progress`).
+
+    A context manager whose value is called with the number of samples just
+    finished (``progress(n)``, thread-safe).  On a terminal it is a tqdm bar
+    (shown after :data:`PROGRESS_AFTER_S`, kept when done); otherwise a plain
+    line on stderr, ``label: done/total samples (p %), s elapsed, ETA s``, at most
+    every :data:`PROGRESS_EVERY_S` and a final one for runs that took
+    :data:`PROGRESS_AFTER_S` or more (:data:`PROGRESS_LINE` matches both).
+    Silent when not ``shown``.
+    """
+
+    def __init__(self, label: str, total: int, shown: bool = True, clock: Callable[[], float] = time.monotonic
+                 ) -> None:
+        self.label, self.total, self.done, self._clock = label, total, 0, clock
+        self._started = self._last_line = clock()
+        self._lock = threading.Lock()
+        self._bar = None
+        self._shown = shown
+        if shown and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc=label, unit="sample", delay=PROGRESS_AFTER_S, file=sys.stderr)
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, exc_type: type | None, *_: object) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        elif exc_type is None and self._shown and self._clock() - self._started >= PROGRESS_AFTER_S:
+            click.echo(self._line(), err=True)
+
+    def __call__(self, samples: int) -> None:
+        with self._lock:
+            self.done += samples
+            if self._bar is not None:
+                self._bar.update(samples)
+                return
+            now = self._clock()
+            if self._shown and now - self._last_line >= PROGRESS_EVERY_S and self.done < self.total:
+                self._last_line = now
+                click.echo(self._line(), err=True)
+
+    def echo(self, line: str) -> None:
+        """Print ``line`` on stderr above the bar."""
+        if self._bar is not None:
+            self._bar.write(line, file=sys.stderr)
+        else:
+            click.echo(line, err=True)
+
+    def _line(self) -> str:
+        elapsed = self._clock() - self._started
+        eta = f", ETA {elapsed * (self.total - self.done) / self.done:.1f} s" if 0 < self.done < self.total else ""
+        return (f"{self.label}: {self.done}/{self.total} samples ({100 * self.done // max(self.total, 1)} %), "
+                f"{elapsed:.1f} s elapsed{eta}")
+
+
+def progress_bar(ctx: click.Context, label: str, total: int) -> ProgressBar:
+    """The progress of a run of ``total`` samples (nothing shown with --quiet or --json)."""
+    return ProgressBar(label, total, shown=not (ctx.obj["quiet"] or ctx.obj["json"]))
 
 
 def read_json(path: str) -> dict:

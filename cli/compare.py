@@ -6,7 +6,9 @@ from functools import partial
 
 import click
 
-from s5rf_deploy.cli.common import POSITIVE, emit, progress_bar, warn
+from s5rf_deploy.cli.common import INPUT, POSITIVE, emit, progress_bar, warn
+from s5rf_deploy.cli.graph_options import reading_options
+from s5rf_deploy.cli.scale import cluster_options
 
 
 def _table(result: dict) -> str:
@@ -39,15 +41,16 @@ def _table(result: dict) -> str:
 
 
 @click.command("compare")
-@click.argument("model", type=click.Path(dir_okay=False))
-@click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False),
+@click.argument("model", type=INPUT)
+@click.option("--input", "input_path", required=True, type=INPUT,
               help=".npz with inputs (N,T,H) of 0/1 spikes and optional labels (N,).")
 @click.option("--labels", is_flag=True, help="Also report accuracies and a confusion matrix against the labels.")
-@click.option("--config", "config", type=click.Path(dir_okay=False), help="Config JSON for a reference .eqx model.")
+@click.option("--config", "config", type=INPUT, help="Config JSON for a reference .eqx model.")
 @click.option("--dt", type=POSITIVE, help="Sampling period for NIR graphs without dt metadata.")
+@reading_options()
 @click.option("--profile", help="Quantize for this profile (default loihi2; not with --fxp).")
-@click.option("--fxp", "fxp_path", type=click.Path(dir_okay=False), help="Use this fixed-point artifact instead.")
-@click.option("--calibrate", type=click.Path(dir_okay=False),
+@click.option("--fxp", "fxp_path", type=INPUT, help="Use this fixed-point artifact instead.")
+@click.option("--calibrate", type=INPUT,
               help=".npz whose inputs choose the scales when quantizing now (default: the first 256 samples of "
                    "--input).")
 @click.option("--samples", type=click.IntRange(min=1), help="Only the first N samples.")
@@ -55,10 +58,13 @@ def _table(result: dict) -> str:
               help="Also run Lava fixed point on the first N samples and check it bit for bit (exit 1 if not).")
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Report folder to write.")
 @click.option("--force", is_flag=True, help="Replace an existing report folder.")
+@cluster_options
 @click.pass_context
 def compare(ctx: click.Context, model: str, input_path: str, labels: bool, config: str | None, dt: float | None,
+            reading: dict,
             profile: str | None, fxp_path: str | None, calibrate: str | None, samples: int | None,
-            lava_samples: int | None, output: str, force: bool) -> None:
+            lava_samples: int | None, output: str, force: bool, workers: int,
+            scheduler: str | None) -> None:
     """Compare the fixed-point network (stepper) with the float MODEL on the inputs of a dataset.
 
     Writes OUTPUT/report.json, report.md and PNG figures (spike rasters,
@@ -71,39 +77,38 @@ def compare(ctx: click.Context, model: str, input_path: str, labels: bool, confi
     """
 
     from s5rf_deploy.atomic import check_output_dir
-    from s5rf_deploy.cli.app import CheckFailed
-    from s5rf_deploy.dataset import load_dataset
+    from s5rf_deploy.dataset import load_spike_dataset
     from s5rf_deploy.errors import S5RFError
+
+    check_output_dir(output, force)  # options and files are checked before the heavy imports below
+    if fxp_path and profile:
+        raise S5RFError("give either --fxp (an artifact) or --profile (quantize now), not both")
+    data = load_spike_dataset(input_path, samples, labels)
+
+    from s5rf_deploy.cli.app import CheckFailed
     from s5rf_deploy.tasks.attribution import attribute, flags
-    from s5rf_deploy.tasks.compare import lava_check, metrics, runs_for
+    from s5rf_deploy.tasks.cluster import sample_pool
+    from s5rf_deploy.tasks.compare import checked_labels, lava_check, metrics, runs_for
     from s5rf_deploy.tasks.compare_report import write_report
     from s5rf_deploy.tasks.families import S5RF, family_of
     from s5rf_deploy.tasks.fixed_artifacts import fixed_point_for
     from s5rf_deploy.tasks.inspect import calibration_of
     from s5rf_deploy.tasks.loading import load_network
 
-    check_output_dir(output, force)
-    if fxp_path and profile:
-        raise S5RFError("give either --fxp (an artifact) or --profile (quantize now), not both")
-    net = load_network(model, config, dt=dt)
-    data = load_dataset(input_path).head(samples)
-    data.check_width(net.input_dim, input_path)
-    data.check_spikes(input_path)
-    if labels and data.labels is None:
-        raise S5RFError(f"{input_path}: --labels given, but the file has no 'labels' array")
-    truth = data.labels if labels else None
-    classes = family_of(net).shapes(net)[2]
-    if truth is not None and (truth.min() < 0 or truth.max() >= classes):
-        raise S5RFError(f"{input_path}: labels must lie in [0, {classes}), the model has {classes} outputs")
+    net = load_network(model, config, dt=dt, **reading)
+    truth = checked_labels(net, data, input_path, labels)
     fxp, what = fixed_point_for(net, fxp_path, profile or "loihi2", calibrate, dt, (input_path, data.inputs),
                                 partial(warn, ctx))
-    progress = progress_bar(ctx, "compare")
-    runs = runs_for(net, fxp, data.inputs, progress)
-    result = {"model": str(model), "fixed_point": what, **metrics(runs, truth)}
+    pool = ctx.with_resource(sample_pool(workers, scheduler))
+    with progress_bar(ctx, "compare", len(data)) as progress:
+        runs = runs_for(net, fxp, data.inputs, progress, pool)
+    result = {"model": str(model), "fixed_point": what, "calibrated": calibration_of(fxp)["calibrated"],
+              **metrics(runs, truth)}
     if family_of(net) is S5RF:
-        result["attribution"] = attribute(net, runs, data.inputs, calibration_of(fxp)["calibrated"])
+        result["attribution"] = attribute(net, runs, data.inputs, result["calibrated"])
     if lava_samples:
-        result["lava"] = lava_check(fxp, data.inputs[:lava_samples], progress_bar(ctx, "lava"))
+        with progress_bar(ctx, "lava", min(lava_samples, len(data))) as progress:
+            result["lava"] = lava_check(fxp, data.inputs[:lava_samples], progress, pool)
     result["flags"] = flags(result)
     for line in result["flags"]:
         warn(ctx, line)

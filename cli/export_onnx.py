@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from s5rf_deploy.cli.common import emit, output_options
+from s5rf_deploy.cli.common import INPUT, emit, output_options
 
 
 @click.command("export-onnx")
-@click.argument("model", type=click.Path(dir_okay=False))
-@click.option("--config", "config", type=click.Path(dir_okay=False), help="Config JSON for a reference .eqx model.")
+@click.argument("model", type=INPUT)
+@click.option("--config", "config", type=INPUT, help="Config JSON for a reference .eqx model.")
 @click.option("--form", type=click.Choice(["sequence", "streaming"]), default="sequence", show_default=True,
               help="sequence: (batch, T, H) -> log-probs and spikes; streaming: one step with explicit states.")
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from s5rf_deploy.cli.common import emit, output_options
+from s5rf_deploy.cli.common import INPUT, emit, output_options
 
 
 @click.command("import-reference")
-@click.argument("model", type=click.Path(dir_okay=False))
-@click.option("--config", "config", required=True, type=click.Path(dir_okay=False),
+@click.argument("model", type=INPUT)
+@click.option("--config", "config", required=True, type=INPUT,
               help="JSON of the reference Classifier's constructor arguments.")
 @output_options("Native checkpoint to write.")
 @click.pass_context
@@ -22,8 +22,10 @@ def import_reference(ctx: click.Context, model: str, config: str, output: str) -
     """
     from s5rf_deploy.converters.equinox import load_reference
     from s5rf_deploy.s5rf.checkpoint import save_checkpoint
+    from s5rf_deploy.timing import stage
 
-    net = load_reference(model, config)
+    with stage(f"load {model}"):
+        net = load_reference(model, config)
     save_checkpoint(net, output, {"source": str(model), "converter": "equinox"})
     cfg = net.config
     emit(ctx, {"output": output, "config": cfg.to_dict()},

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import click
 
-from s5rf_deploy.cli.common import POSITIVE, check_output, emit
+from s5rf_deploy.cli.common import INPUT, POSITIVE, check_output, emit
+from s5rf_deploy.cli.graph_options import reading_options
 
 
 @click.command("inspect")
-@click.argument("model", type=click.Path(dir_okay=False))
-@click.option("--config", "config", type=click.Path(dir_okay=False), help="Config JSON for a reference .eqx model.")
+@click.argument("model", type=INPUT)
+@click.option("--config", "config", type=INPUT, help="Config JSON for a reference .eqx model.")
 @click.option("--dt", type=POSITIVE, help="Sampling period for NIR graphs without dt metadata.")
+@reading_options()
 @click.option("--profile", default="loihi2", show_default=True,
               help="Hardware profile for the resource estimate (name or TOML path); 'none' skips it.")
 @click.option("--poles", "poles_path", type=click.Path(dir_okay=False), help="Also plot the pole spectrum (PNG).")
 @click.option("--force", is_flag=True, help="Overwrite an existing --poles file.")
 @click.pass_context
-def inspect_model(ctx: click.Context, model: str, config: str | None, dt: float | None, profile: str,
+def inspect_model(ctx: click.Context, model: str, config: str | None, dt: float | None, reading: dict, profile: str,
                   poles_path: str | None, force: bool) -> None:
     """Summarize MODEL: architecture, parameter counts, poles per layer, resources on a profile.
 
@@ -35,7 +37,7 @@ def inspect_model(ctx: click.Context, model: str, config: str | None, dt: float 
 
     if poles_path:
         check_output(poles_path, force)
-    net = load_any(model, config, dt=dt)
+    net = load_any(model, config, dt=dt, **reading)
     summary = inspect(net, None if profile == "none" else load_profile(profile))
     text = summary_text(summary)
     if poles_path:

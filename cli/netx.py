@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
-from s5rf_deploy.cli.common import POSITIVE, emit, output_options
+from s5rf_deploy.cli.common import INPUT, POSITIVE, emit, output_options
+from s5rf_deploy.cli.graph_options import reading_options
 
 
 @click.command("import-netx")
-@click.argument("netx_file", type=click.Path(dir_okay=False))
+@click.argument("netx_file", type=INPUT)
 @click.option("--dt", default=1.0, show_default=True, type=POSITIVE,
               help="Sampling period stored in the graph (netx has no time base; 1.0 = time in steps).")
 @output_options(".nir file to write.")
@@ -23,9 +24,11 @@ def import_netx(ctx: click.Context, netx_file: str, dt: float, output: str) -> N
     from s5rf_deploy.converters.netx import read_netx, to_graph
     from s5rf_deploy.converters.nir.export import write_nir
     from s5rf_deploy.graphs.network import to_nir
+    from s5rf_deploy.timing import stage
 
-    net = read_netx(netx_file)
-    graph = to_nir(to_graph(net, dt, netx_file))
+    with stage(f"load {netx_file}"):
+        net = read_netx(netx_file)
+        graph = to_nir(to_graph(net, dt, netx_file))
     write_nir(graph, output)
     sizes = [layer.size for layer in net.layers]
     emit(ctx, {"output": output, "input_dim": net.input_dim, "layers": sizes, "dt": dt},
@@ -33,11 +36,12 @@ def import_netx(ctx: click.Context, netx_file: str, dt: float, output: str) -> N
 
 
 @click.command("export-netx")
-@click.argument("model", type=click.Path(dir_okay=False))
+@click.argument("model", type=INPUT)
 @click.option("--dt", type=POSITIVE, help="Sampling period for NIR graphs without dt metadata.")
+@reading_options(convention=False)
 @output_options("netx HDF5 file to write.")
 @click.pass_context
-def export_netx(ctx: click.Context, model: str, dt: float | None, output: str) -> None:
+def export_netx(ctx: click.Context, model: str, dt: float | None, reading: dict, output: str) -> None:
     """Write MODEL (a NIR chain of LIF, IF or CubaLIF layers) as a lava-dl netx HDF5 network.
 
     S5-RF models (checkpoints, their NIR exports, fixed-point artifacts) are
@@ -52,7 +56,7 @@ def export_netx(ctx: click.Context, model: str, dt: float | None, output: str) -
     from s5rf_deploy.tasks.convert import to_netx
     from s5rf_deploy.tasks.loading import load_any
 
-    result = to_netx(load_any(model, dt=dt), dt)
+    result = to_netx(load_any(model, dt=dt, **reading), dt)
     write_netx(result.network, output)
     fits = [{"node": f.node, "scale_exp": f.scale_exp, "exact": f.exact, "weight_error": f.weight_error,
              "threshold_error": f.threshold_error, "decay_error": f.decay_error} for f in result.fits]

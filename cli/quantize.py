@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import click
 
-from s5rf_deploy.cli.common import POSITIVE, emit, output_options, warn
+from s5rf_deploy.cli.common import INPUT, POSITIVE, emit, output_options, progress_bar, warn
+from s5rf_deploy.cli.graph_options import reading_options
 
 
 @click.command("quantize")
-@click.argument("model", type=click.Path(dir_okay=False))
+@click.argument("model", type=INPUT)
 @click.option("--profile", default="loihi2", show_default=True, help="Hardware profile name or TOML path.")
-@click.option("--config", "config", type=click.Path(dir_okay=False), help="Config JSON for a reference .eqx model.")
-@click.option("--calibrate", "calibrate", type=click.Path(dir_okay=False),
+@click.option("--config", "config", type=INPUT, help="Config JSON for a reference .eqx model.")
+@click.option("--calibrate", "calibrate", type=INPUT,
               help=".npz whose inputs choose the state scales (and measure agreement).")
 @click.option("--calibration-samples", default=256, show_default=True, type=click.IntRange(min=1),
               help="Use at most this many samples.")
@@ -25,12 +27,13 @@ from s5rf_deploy.cli.common import POSITIVE, emit, output_options, warn
 @click.option("--max-steps", default=1000, show_default=True, type=click.IntRange(min=1),
               help="Longest sequence the readout must hold when no calibration data sets its scale.")
 @click.option("--dt", type=POSITIVE, help="Sampling period for NIR graphs without dt metadata.")
+@reading_options()
 @click.option("--allow-overflow", is_flag=True, help="Write the artifact even if it does not fit or overflows.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Also write the report as JSON.")
 @output_options("Fixed-point .fxp to write.", also=("report_path",))
 @click.pass_context
 def quantize(ctx: click.Context, model: str, profile: str, config: str | None, calibrate: str | None,
-             calibration_samples: int, digits: str, target: float, max_steps: int, dt: float | None,
+             calibration_samples: int, digits: str, target: float, max_steps: int, dt: float | None, reading: dict,
              allow_overflow: bool, report_path: str | None, output: str) -> None:
     """Quantize MODEL for a hardware profile and write a fixed-point artifact.
 
@@ -51,9 +54,10 @@ def quantize(ctx: click.Context, model: str, profile: str, config: str | None, c
     from s5rf_deploy.tasks.report_text import quantization_text
 
     prof = load_profile(profile)
-    net = load_network(model, config, dt=dt)
+    net = load_network(model, config, dt=dt, **reading)
     calib = calibration_inputs(calibrate, net.input_dim, calibration_samples) if calibrate else None
-    fxp, report = quantize_network(net, prof, calib, digits, max_steps, dt, calibrate, target)
+    with progress_bar(ctx, "quantize", len(calib)) if calib is not None else contextlib.nullcontext() as progress:
+        fxp, report = quantize_network(net, prof, calib, digits, max_steps, dt, calibrate, target, progress)
     check_fits(report, allow_overflow)
     family_of(net).save_fixed(fxp, output)
     table = quantization_text(report, prof.name)

@@ -6,7 +6,9 @@ from functools import partial
 
 import click
 
-from s5rf_deploy.cli.common import POSITIVE, emit, output_options, progress_bar, warn
+from s5rf_deploy.cli.common import INPUT, POSITIVE, emit, output_options, progress_bar, warn
+from s5rf_deploy.cli.graph_options import reading_options
+from s5rf_deploy.cli.scale import cluster_options
 
 RECORDABLE = ("spikes", "states")
 
@@ -21,10 +23,10 @@ def _record_list(_ctx: click.Context, _param: click.Parameter, values: tuple[str
 
 
 @click.command("simulate")
-@click.argument("model", type=click.Path(dir_okay=False))
-@click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False),
+@click.argument("model", type=INPUT)
+@click.option("--input", "input_path", required=True, type=INPUT,
               help=".npz with inputs (N,T,H) and optional labels (N,).")
-@click.option("--config", "config", type=click.Path(dir_okay=False), help="Config JSON for a reference .eqx model.")
+@click.option("--config", "config", type=INPUT, help="Config JSON for a reference .eqx model.")
 @click.option("--backend", type=click.Choice(["torch", "nir", "stepper", "lava"]), default=None,
               help="torch: PyTorch float64 (S5-RF models); nir: exact NIR-graph simulator (any supported graph); "
                    "stepper: bit-accurate fixed-point reference; lava: Lava CPU backend (fixed or float).  Default: "
@@ -34,16 +36,21 @@ def _record_list(_ctx: click.Context, _param: click.Parameter, values: tuple[str
 @click.option("--profile", default="loihi2", show_default=True, help="Hardware profile name or TOML path.")
 @click.option("--dt", type=POSITIVE, help="Sampling period for NIR graphs without dt metadata.")
 @click.option("--as-graph", is_flag=True, help="Treat an s5rf-deploy NIR file as a plain graph.")
+@reading_options()
 @click.option("--samples", type=click.IntRange(min=1), help="Only the first N samples.")
 @click.option("--record", multiple=True, metavar="spikes|states", callback=_record_list,
               help="Also store per-layer spikes_<i> / states_<i>; repeatable, or comma-separated "
                    "(--record spikes,states).")
-@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1))
+@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1),
+              help="Samples per batch (memory against speed; results do not depend on it).")
+@cluster_options
 @output_options("Result .npz to write.")
 @click.pass_context
 def simulate(ctx: click.Context, model: str, input_path: str, config: str | None, backend: str | None,
-             precision: str | None, profile: str, dt: float | None, as_graph: bool, samples: int | None,
-             record: tuple[str, ...], batch_size: int, output: str) -> None:
+             precision: str | None, profile: str, dt: float | None, as_graph: bool, reading: dict,
+             samples: int | None,
+             record: tuple[str, ...], batch_size: int, output: str, workers: int,
+             scheduler: str | None) -> None:
     """Run MODEL on the inputs of a dataset file and write readouts and predictions.
 
     \b
@@ -55,26 +62,31 @@ def simulate(ctx: click.Context, model: str, input_path: str, config: str | None
     from s5rf_deploy.dataset import load_dataset
     from s5rf_deploy.errors import S5RFError
     from s5rf_deploy.hw_profiles import load_profile
-    from s5rf_deploy.tasks.families import is_fixed
-    from s5rf_deploy.tasks.loading import load_any
-    from s5rf_deploy.tasks.simulation import choose_backend, simulate, write_run
+    from s5rf_deploy.tasks.backends import artifact_kind
 
-    net = load_any(model, config, dt=dt, as_graph=as_graph)
+    data = load_dataset(input_path).head(samples)  # the files are checked before the heavy imports below
     prof = load_profile(profile)
+    if artifact_kind(model):  # a fixed-point artifact: refuse a float backend before loading anything heavy
+        _backend_for(model, True, True, backend, precision)
+
+    from s5rf_deploy.tasks.cluster import sample_pool
+    from s5rf_deploy.tasks.families import S5RF, family_of, is_fixed
+    from s5rf_deploy.tasks.loading import load_any
+    from s5rf_deploy.tasks.simulation import simulate, write_run
+
+    net = load_any(model, config, dt=dt, as_graph=as_graph, **reading)
     if is_fixed(net) and ctx.get_parameter_source("profile") is not click.core.ParameterSource.DEFAULT \
             and prof != net.profile:
         raise S5RFError(f"{model}: quantized for profile {net.profile.name!r}, which differs from --profile "
                         f"{profile}; quantize the float model for it")
-    try:
-        backend, precision = choose_backend(net, backend, precision)
-    except S5RFError as exc:
-        raise S5RFError(f"{model}: {exc}") from None
-    data = load_dataset(input_path).head(samples)
+    backend, precision = _backend_for(model, is_fixed(net), family_of(net) is S5RF, backend, precision)
     data.check_width(net.input_dim, input_path)
     if precision == "fixed":
         data.check_spikes(input_path)
-    run = simulate(net, data.inputs, backend, precision, prof, record, batch_size, progress_bar(ctx, "simulate"), dt,
-                   partial(warn, ctx))
+    pool = ctx.with_resource(sample_pool(workers, scheduler))
+    with progress_bar(ctx, "simulate", len(data)) as progress:
+        run = simulate(net, data.inputs, backend, precision, prof, record, batch_size, progress, dt, partial(warn, ctx),
+                       pool)
     write_run(run, output)
     payload = {"output": output, "samples": len(data), "backend": backend, "precision": precision}
     text = f"wrote {output}: {len(data)} samples, backend {backend} ({precision})"
@@ -86,3 +98,14 @@ def simulate(ctx: click.Context, model: str, input_path: str, config: str | None
         payload["accuracy"] = acc
         text += f", accuracy {acc:.4f}"
     emit(ctx, payload, text)
+
+
+def _backend_for(model: str, fixed: bool, s5rf: bool, backend: str | None, precision: str | None) -> tuple[str, str]:
+    """:func:`~s5rf_deploy.tasks.backends.choose_backend`, its refusal naming ``model``."""
+    from s5rf_deploy.errors import S5RFError
+    from s5rf_deploy.tasks.backends import choose_backend
+
+    try:
+        return choose_backend(fixed, s5rf, backend, precision)
+    except S5RFError as exc:
+        raise S5RFError(f"{model}: {exc}") from None

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from s5rf_deploy.errors import S5RFError
+from s5rf_deploy.timing import stage
 
 
 @contextlib.contextmanager
@@ -31,7 +32,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tmp_name)
     os.chmod(tmp, 0o666 & ~_umask())
     try:
-        yield tmp
+        with stage(f"write {target}"):
+            yield tmp
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
@@ -61,7 +63,8 @@ def atomic_dir(path: str | os.PathLike, replace: bool = False) -> Iterator[Path]
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=target.absolute().parent))
     os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; an output folder follows the umask like any output
     try:
-        yield tmp
+        with stage(f"write {target}/"):
+            yield tmp
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)

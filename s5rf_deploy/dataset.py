@@ -12,6 +12,7 @@ from s5rf_deploy import container
 from s5rf_deploy.atomic import atomic_path
 from s5rf_deploy.errors import FormatError, S5RFError
 from s5rf_deploy.fixed.engine import check_spike_inputs
+from s5rf_deploy.timing import stage
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,11 @@ class Dataset:
 
 def load_dataset(path: str | os.PathLike) -> Dataset:
     """Read and validate a dataset file."""
-    p = Path(path)
+    with stage(f"load and check {path}"):
+        return _read_dataset(Path(path))
+
+
+def _read_dataset(p: Path) -> Dataset:
     with container.open_npz(p, "dataset .npz file") as data:
         if container.META_KEY in data.files:
             raise FormatError(f"{p}: holds a {container.peek_kind(p)!r} (an s5rf-deploy artifact), not a dataset")
@@ -74,6 +79,16 @@ def load_dataset(path: str | os.PathLike) -> Dataset:
         labels = labels.astype(np.int64)
     return Dataset(values, labels)
 
+
+
+def load_spike_dataset(path: str | os.PathLike, samples: int | None = None, labels: bool = False) -> Dataset:
+    """The first ``samples`` samples (all if None) of the dataset at ``path``, refused unless its inputs are 0/1
+    spikes and, when ``labels`` are wanted, it has them."""
+    data = load_dataset(path).head(samples)
+    data.check_spikes(str(path))
+    if labels and data.labels is None:
+        raise S5RFError(f"{path}: --labels given, but the file has no 'labels' array")
+    return data
 
 def save_dataset(dataset: Dataset, path: str | os.PathLike) -> None:
     """Write a dataset file atomically."""

@@ -15,3 +15,14 @@ class FormatError(S5RFError):
 
 class ConfigError(S5RFError):
     """A model configuration or parameter value is invalid."""
+
+
+class SampleError(S5RFError):
+    """Bad input in one sample of a dataset, named by its index (survives pickling, as in a Dask task)."""
+
+    def __init__(self, sample: int, message: str) -> None:
+        super().__init__(f"sample {sample}: {message}")
+        self.sample, self.message = sample, message
+
+    def __reduce__(self) -> tuple:
+        return type(self), (self.sample, self.message)

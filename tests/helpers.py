@@ -14,6 +14,15 @@ from s5rf_deploy.s5rf.model import S5RFModel
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO / "tests" / "data"  # public fixtures: see tests/data/README.md
+# The NIR paper's LIF stimulus (lif_*.csv): 100 bins of one 0/1 entry and nine zeros, ones at these bins.
+PAPER_STIMULUS_ONES = [6, 22, 27, 31, 32, 35, 37, 40, 41, *range(43, 54), *range(67, 79), 84, 85]
+
+
+def paper_stimulus() -> np.ndarray:
+    """The NIR paper's LIF stimulus, (1000,) of 0/1."""
+    stimulus = np.zeros(1000)
+    stimulus[np.array(PAPER_STIMULUS_ONES) * 10] = 1.0
+    return stimulus
 
 
 def loop_forward(model: S5RFModel, u: np.ndarray) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:

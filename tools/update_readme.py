@@ -37,9 +37,7 @@ def main() -> None:
     subprocess.run(["bash", "-c", "\n".join(script)], env={**os.environ, "PYTHONUNBUFFERED": "1"}, check=True)
     lines = readme.read_text().splitlines()
     for i, example in reversed(list(enumerate(found))):
-        out = [line.rstrip() for line in (logs / f"{i}.out").read_text().splitlines()]
-        while out and not out[-1]:
-            out.pop()
+        out = readme_test.printed((logs / f"{i}.out").read_text())
         if example.command == "make demo":
             out = ["...", *("..." if line.startswith("done in") else line for line in out)]
         print((logs / f"{i}.rc").read_text().strip(), example.command, file=sys.stderr)

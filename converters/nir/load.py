@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import nir
@@ -10,6 +11,7 @@ import numpy as np
 
 from s5rf_deploy.converters.nir.export import FORMAT_KEY, FORMAT_VALUE, FORMAT_VERSION, to_nir
 from s5rf_deploy.errors import FormatError, S5RFError
+from s5rf_deploy.graphs.frameworks import SEMANTICS, SEMANTICS_KEY, look_alikes, semantics_named
 from s5rf_deploy.graphs.network import GraphNetwork, from_nir
 from s5rf_deploy.s5rf.network import Readout, RFLayer, S5RFNetwork
 
@@ -88,16 +90,40 @@ def network_from_export(graph: nir.NIRGraph, source: str) -> S5RFNetwork:
     return net
 
 
-def load_nir(path: str | os.PathLike, dt: float | None = None, as_graph: bool = False) -> S5RFNetwork | GraphNetwork:
-    """An :class:`S5RFNetwork` for our exports (unless ``as_graph``), else a :class:`GraphNetwork`."""
+def load_nir(path: str | os.PathLike, dt: float | None = None, as_graph: bool = False, semantics: str | None = None,
+             convention: str | None = None) -> S5RFNetwork | GraphNetwork:
+    """An :class:`S5RFNetwork` for our exports (unless ``as_graph``), else a :class:`GraphNetwork` read with
+    ``semantics`` and the input ``convention`` (defaults: :func:`~s5rf_deploy.graphs.network.from_nir`'s)."""
     graph = read_graph(path)
     try:
         if is_s5rf_export(graph) and not as_graph:
+            if semantics not in (None, "nir"):
+                raise S5RFError(f"written by s5rf-deploy from an S5-RF network, whose nodes are exact: --semantics "
+                                f"{semantics} applies to graphs from other frameworks (or use --as-graph)")
             return network_from_export(graph, str(path))
-        return from_nir(graph, dt=dt)
+        net = from_nir(graph, dt=dt, input_convention=convention, semantics=semantics)
     except FormatError:
         raise
     except S5RFError as exc:
         raise type(exc)(f"{path}: {exc}") from None
     except (AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:
         raise FormatError(f"{path}: malformed NIR graph ({type(exc).__name__}: {exc})") from None
+    _say_reading(net, path, chosen=semantics is not None or SEMANTICS_KEY in (graph.metadata or {}))
+    return net
+
+
+def _say_reading(net: GraphNetwork, path: str | os.PathLike, chosen: bool) -> None:
+    """Warn about how a foreign graph is read when nobody chose it: the framework its metadata names, or the
+    exact ODEs and the frameworks whose exporters write parameters like its own."""
+    if chosen:
+        return
+    if net.semantics != "nir":
+        warnings.warn(f"{path}: read as {net.semantics} (named in the file's metadata): "
+                      f"{semantics_named(net.semantics).summary}; --semantics chooses another reading", stacklevel=3)
+        return
+    alike = look_alikes(net)
+    if alike:
+        options = " or ".join(f"--semantics {name}" for name in SEMANTICS if name.split("-")[0] in alike)
+        warnings.warn(f"{path}: read by its ODEs (--semantics nir); its parameters look like a {'/'.join(alike)} "
+                      f"export, whose own simulation differs: {options} computes what that framework did "
+                      f"(docs/interop.md)", stacklevel=3)

@@ -9,6 +9,8 @@ LIF), its docstring says which, and tests run both side by side.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 ROUNDING_RULES = ("toward_zero", "floor", "nearest")
@@ -92,6 +94,66 @@ LIF_DS_OFFSET = 1
 LIF_DM_OFFSET = 0
 LIF_STATE_BITS = 24
 LIF_INPUT_SHIFT = 6
+LIF_V_LIMIT = (1 << (LIF_STATE_BITS - 1)) - 1  # Lava clips v to +-(2**23 - 1)
+
+
+@dataclass(frozen=True)
+class SpikeRule:
+    """When a LIF compartment fires and how it resets (docs/interop.md: what each framework computes).
+
+    - ``reset``: ``zero`` sets ``v = 0`` where it fired (Lava's LIF); ``subtract`` takes the threshold (times
+      the spike count) off ``v`` right away; ``subtract_next`` takes it off at the next update, after the
+      decay (snnTorch's default "delayed" reset); ``zero_next`` sets ``v = 0`` at the next update, input
+      included (snnTorch's Synaptic with reset_mechanism "zero").
+    - ``inclusive``: fire at ``v >= threshold`` (else ``v > threshold``, Lava's).
+    - ``max_spikes`` > 1: multi-spike, ``min(floor(v / threshold), max_spikes)`` spikes per step where ``v``
+      reached the threshold (needs ``inclusive``, a count and a subtracting reset).
+    """
+
+    reset: str = "zero"
+    inclusive: bool = False
+    max_spikes: int = 1
+
+    def __post_init__(self) -> None:
+        if self.reset not in RESETS:
+            raise ValueError(f"unknown reset {self.reset!r}")
+        if self.max_spikes < 1 or (self.max_spikes > 1 and (not self.inclusive or "zero" in self.reset)):
+            raise ValueError("multi-spike needs max_spikes >= 1, an inclusive threshold and a subtracting reset")
+
+    @property
+    def is_lava(self) -> bool:
+        """Lava's own LIF rule: ``v > threshold``, then ``v = 0``."""
+        return self == LAVA_RULE
+
+
+RESETS = ("zero", "subtract", "subtract_next", "zero_next")
+NEXT_STEP_RESETS = ("subtract_next", "zero_next")  # resets applied by the update after the spike
+LAVA_RULE = SpikeRule()
+
+
+def fire(v: np.ndarray, threshold: np.ndarray | float, rule: SpikeRule = LAVA_RULE) -> tuple[np.ndarray, np.ndarray]:
+    """Spike counts (as ``v``'s dtype) and ``v`` after the immediate reset, by ``rule`` (float or integer
+    ``v``; integer thresholds keep integer results exact)."""
+    reached = v >= threshold if rule.inclusive else v > threshold
+    if rule.max_spikes > 1:
+        count = np.where(reached, np.minimum(np.floor_divide(v, threshold), rule.max_spikes), 0).astype(v.dtype)
+    else:
+        count = reached.astype(v.dtype)
+    if rule.reset == "zero":
+        return count, np.where(reached, 0, v).astype(v.dtype)
+    if rule.reset == "subtract":
+        return count, v - count * threshold
+    return count, v
+
+
+def carried_reset(v: np.ndarray, last: np.ndarray, threshold: np.ndarray | float, rule: SpikeRule) -> np.ndarray:
+    """``v`` after the reset that the previous step's spike counts ``last`` carry into this update (the
+    resets of :data:`NEXT_STEP_RESETS`; others leave ``v`` as it is).  Float or integer."""
+    if rule.reset == "subtract_next":
+        return v - last * threshold
+    if rule.reset == "zero_next":
+        return np.where(last > 0, 0, v).astype(v.dtype)
+    return v
 
 
 def lif_update(u: np.ndarray, v: np.ndarray, a_in: np.ndarray, du: np.ndarray | int,
@@ -100,31 +162,43 @@ def lif_update(u: np.ndarray, v: np.ndarray, a_in: np.ndarray, du: np.ndarray | 
 
     ``u' = wrap24(R0(u (4096 - du - 1)) + (a_in << 6))``,
     ``v' = clip24(R0(v (4096 - dv)) + u')``, with ``R0`` the right shift by
-    12 rounding toward zero (Lava's ``sign * (|x| >> 12)``).  ``overflowed`` marks
-    a wrapped ``u`` or a clipped ``v``.
+    12 rounding toward zero (Lava's ``sign * (|x| >> 12)``).  ``overflowed``
+    marks a wrapped ``u`` or a clipped ``v``.
     """
     unity = 1 << LIF_DECAY_BITS
     u = shift_right(np.asarray(u, np.int64) * (unity - du - LIF_DS_OFFSET), LIF_DECAY_BITS, "toward_zero")
     u, wrapped = wrap(u + np.left_shift(np.asarray(a_in, np.int64), LIF_INPUT_SHIFT), LIF_STATE_BITS)
     v = shift_right(np.asarray(v, np.int64) * (unity - dv - LIF_DM_OFFSET), LIF_DECAY_BITS, "toward_zero")
-    v, clipped = saturate(v + u, (1 << (LIF_STATE_BITS - 1)) - 1)
+    v, clipped = saturate(v + u, LIF_V_LIMIT)
     return u, v, wrapped | clipped
+
+
+def lif_level(vth_mantissa: int) -> int:
+    """The threshold ``vth << 6`` a bit-accurate LIF compares ``v`` with."""
+    return int(vth_mantissa) << LIF_INPUT_SHIFT
 
 
 def lif_spikes(v: np.ndarray, vth_mantissa: int) -> np.ndarray:
     """Lava's bit-accurate LIF spike condition ``v > vth << 6``."""
-    return v > np.left_shift(np.asarray(vth_mantissa, np.int64), LIF_INPUT_SHIFT)
+    return v > lif_level(vth_mantissa)
 
 
 def lif_step(u: np.ndarray, v: np.ndarray, a_in: np.ndarray, du: np.ndarray | int, dv: np.ndarray | int,
-             vth_mantissa: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """A whole step of Lava's bit-accurate LIF: update, spike, reset ``v`` to 0 where it spiked.
+             vth_mantissa: int, rule: SpikeRule = LAVA_RULE,
+             last: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A whole step of a bit-accurate LIF: update, fire and reset by ``rule`` (Lava's LIF by default: reset
+    ``v`` to 0 where it spiked); ``last`` is the previous step's spike counts (for the resets of
+    :data:`NEXT_STEP_RESETS`).
 
-    Returns ``(u', v', spikes, overflowed)``.
+    Returns ``(u', v', spikes, overflowed)``; ``spikes`` are counts (bool for single-spike rules).
     """
+    level = lif_level(vth_mantissa)
     u, v, overflowed = lif_update(u, v, a_in, du, dv)
-    spikes = lif_spikes(v, vth_mantissa)
-    return u, np.where(spikes, 0, v), spikes, overflowed
+    if last is not None and rule.reset in NEXT_STEP_RESETS:
+        v, clipped = saturate(carried_reset(v, last, level, rule), LIF_V_LIMIT)
+        overflowed = overflowed | clipped
+    spikes, v = fire(v, level, rule)
+    return u, v, spikes if rule.max_spikes > 1 else spikes.astype(bool), overflowed
 
 
 # The compartment and synapse arithmetic on exact float64 values (the stepper keeps its states this way; the

@@ -28,9 +28,10 @@ from dataclasses import dataclass, fields
 import numpy as np
 from scipy import sparse
 
-from s5rf_deploy.errors import S5RFError
+from s5rf_deploy.errors import S5RFError, SampleError
 from s5rf_deploy.fixed import arithmetic as fx
 from s5rf_deploy.fixed.synapse import Synapse
+from s5rf_deploy.progress import Progress, batches
 
 Traces = list[np.ndarray] | dict[str, np.ndarray]
 
@@ -62,7 +63,9 @@ def check_spike_inputs(inputs: np.ndarray, width: int) -> np.ndarray:
         raise S5RFError(f"inputs must have shape (N, T, {width}), got {inputs.shape}")
     bad = (inputs != 0) & (inputs != 1)
     if np.any(bad):
-        raise S5RFError(f"fixed-point backends take binary spike inputs (0/1); found {inputs[bad].flat[0]!r}")
+        where = tuple(np.argwhere(bad)[0])
+        raise SampleError(int(where[0]), f"fixed-point backends take binary spike inputs (0/1); found "
+                                         f"{inputs[where]!r}")
     return inputs.astype(np.float32)
 
 
@@ -190,10 +193,10 @@ class BatchedStepper:
         raise NotImplementedError
 
     def run(self, inputs: np.ndarray, record: Iterable[str] = (), batch_size: int = 256,
-            progress: Callable | None = None) -> FixedRun:
-        """Run ``inputs`` (N, T, H) of 0/1 spikes; ``record`` may hold "spikes" and "states"."""
+            progress: Progress | None = None) -> FixedRun:
+        """Run ``inputs`` (N, T, H) of 0/1 spikes; ``record`` may hold "spikes" and "states"; ``progress`` is told
+        the samples of each finished batch."""
         inputs = check_spike_inputs(np.asarray(inputs), self.input_dim)
         record = set(record)
-        starts = range(0, inputs.shape[0], batch_size)
-        parts = [self.run_batch(inputs[s:s + batch_size], record) for s in (progress(starts) if progress else starts)]
+        parts = [self.run_batch(inputs[part], record) for part in batches(inputs.shape[0], batch_size, progress)]
         return FixedRun(**{f.name: _merge([getattr(p, f.name) for p in parts]) for f in fields(FixedRun)})

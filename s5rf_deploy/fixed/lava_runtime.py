@@ -2,6 +2,9 @@
 
 Lava forks one OS process per process model; they ignore SIGINT (forked while
 it is ignored), so a Ctrl-C reaches only this process, which then ends them.
+A process that runs one network over many batches (a Dask worker,
+``tasks/shards.py``) calls :func:`keep_runtimes_up`: each graph is then compiled
+once and its runtime stays up between calls until :func:`stop_kept_runtimes`.
 """
 
 from __future__ import annotations
@@ -17,14 +20,32 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 import s5rf_deploy  # noqa: F401  (installs the Lava compatibility hook first)
+from s5rf_deploy.errors import S5RFError
+from s5rf_deploy.progress import Progress
+from s5rf_deploy.timing import stage
 
 log = logging.getLogger(__name__)
+_kept: dict[int, object] | None = None  # id -> RingBuffer source of the runtimes left up, once keeping
+
+
+def keep_runtimes_up() -> None:
+    """From now on, :func:`run_samples` leaves each graph's runtime up, and the next call on the same graph runs
+    on it without compiling again."""
+    global _kept
+    if _kept is None:
+        _kept = {}
+
+
+def stop_kept_runtimes() -> None:
+    """Stop every runtime :func:`run_samples` left up (their processes end)."""
+    while _kept:
+        _kept.popitem()[1].stop()
 
 
 @contextlib.contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """Ignore SIGINT while Lava forks its processes, so that they inherit the ignore and a
-    Ctrl-C reaches only this process, which then ends them."""
+def sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT (in the main thread; elsewhere do nothing) while child processes start, so that they
+    inherit the ignore and a Ctrl-C reaches only this process, which then ends them."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -53,43 +74,54 @@ def terminate_lava_processes(timeout: float = 5.0) -> None:
 
 
 def run_samples(source, cfg, samples: int, steps: int, data: Callable[[int], np.ndarray], state: list,
-                collect: Callable[[int], None], progress: Callable | None = None) -> float:
+                collect: Callable[[int], None], progress: Progress | None = None) -> float:
     """Compile the graph of the ``RingBuffer`` ``source`` once and run ``samples`` samples of ``steps`` steps
     back to back.
 
     ``data(i)`` is sample i's input for ``source`` (set before compiling for sample 0);
     every Lava ``Var`` in ``state`` is zeroed between samples; ``collect(i)`` reads
-    sample i's results.  Returns the seconds spent inside Lava's ``run()``.  On
-    any error or Ctrl-C every Lava process is ended.
+    sample i's results; ``progress(1)`` follows each sample.  Returns the seconds
+    spent inside Lava's ``run()``.  On any error or Ctrl-C every Lava process is ended.
+    After :func:`keep_runtimes_up` the runtime stays up, and a later call with the
+    same ``source`` reuses it.
     """
     from lava.magma.core.run_conditions import RunSteps
 
+    compiled = _kept is not None and id(source) in _kept
+
     def load(i: int) -> None:
-        if not i:
-            source.data.init = data(0)
-            return
         source.data.set(data(i))
         for var in state:
             var.set(np.zeros(var.shape))
 
     stepping = 0.0
     try:
-        load(0)
-        started = time.perf_counter()
-        with _sigint_ignored():
-            source.create_runtime(run_cfg=cfg)
-        log.info("Lava: compiled and started the runtime in %.2f s", time.perf_counter() - started)
-        for i in progress(range(samples)) if progress else range(samples):
-            if i:
+        if not compiled:
+            if multiprocessing.current_process().daemon:
+                raise S5RFError("Lava starts processes of its own, which a daemonic process cannot: start Dask "
+                                "workers with DASK_DISTRIBUTED__WORKER__DAEMON=False (docs/scale-out.md)")
+            source.data.init = data(0)
+            with stage("Lava: compile the process graph and start its runtime",
+                       notice="compiling the Lava process graph (a few seconds)"), sigint_ignored():
+                source.create_runtime(run_cfg=cfg)
+        for i in range(samples):
+            if i or compiled:
                 load(i)
             started = time.perf_counter()
             source.run(condition=RunSteps(num_steps=steps))
             stepping += time.perf_counter() - started
             collect(i)
+            if progress:
+                progress(1)
     except BaseException:
+        if _kept:
+            _kept.clear()
         terminate_lava_processes()
         raise
-    source.stop()
+    if _kept is None:
+        source.stop()
+    else:
+        _kept[id(source)] = source
     log.info("Lava: %d samples x %d steps in %.2f s of stepping (%.2f ms per step)", samples, steps, stepping,
              1e3 * stepping / max(samples * steps, 1))
     return stepping

@@ -34,6 +34,8 @@ BIAS = -2  # synapse source index of the bias lines
 UNSAVED = "<unsaved graph>"  # how validation before saving names the graph
 SPIKES, SUM, VOLTAGE = "spikes", "sum", "voltage"  # stage roles
 ROLES = (SPIKES, SUM, VOLTAGE)
+RULE_FIELDS = ("reset", "inclusive", "max_spikes")
+MAX_SPIKES = 255  # a multi-spike count travels as an 8-bit graded payload
 
 
 @dataclass(frozen=True)
@@ -50,10 +52,18 @@ class LifStage:
     inputs: tuple[Synapse, ...]
     scale: np.ndarray  # float64 (n,): state units per float unit of the node
     role: str | None = None  # one of ROLES; None: SPIKES or SUM as ``spiking`` says (artifacts before roles)
+    reset: str = "zero"  # the fields of its fixed.arithmetic.SpikeRule (Lava's LIF rule by default)
+    inclusive: bool = False
+    max_spikes: int = 1
 
     def __post_init__(self) -> None:
         if self.role is None:
             object.__setattr__(self, "role", SPIKES if self.spiking is True else SUM)
+
+    @property
+    def rule(self) -> fx.SpikeRule:
+        """How the stage fires and resets."""
+        return fx.SpikeRule(self.reset, self.inclusive, self.max_spikes)
 
     @property
     def size(self) -> int:
@@ -110,7 +120,7 @@ def save_lif_graph(net: LifGraph, path: str | os.PathLike) -> None:
     validate_lif_graph(net, UNSAVED)
     arrays: dict[str, np.ndarray] = {}
     stages = fs.stage_records(net.stages, arrays, ("neurons", "scale"),
-                              ("node", "du", "dv", "vth", "spiking", "offset", "role"))
+                              ("node", "du", "dv", "vth", "spiking", "offset", "role") + RULE_FIELDS)
     meta = {"input_dim": net.input_dim, "stages": stages, "bias_starts": list(net.bias_starts),
             "outputs": list(net.outputs), "node_sizes": net.node_sizes, "profile": net.profile.to_dict(),
             "dt": net.dt, "provenance": net.provenance}
@@ -127,8 +137,9 @@ def load_lif_graph(path: str | os.PathLike) -> LifGraph:
         stages = []
         for k, s in enumerate(meta["stages"]):
             syns = fs.read_synapses(f"stage{k}.in", s["inputs"], arrays)
+            rule = {name: s[name] for name in RULE_FIELDS if name in s}  # artifacts before rules: Lava's
             stages.append(LifStage(s["node"], fs.int_array(arrays, f"stage{k}.neurons"), s["du"], s["dv"], s["vth"],
-                                   s["spiking"], s["offset"], syns, arrays[f"stage{k}.scale"], s.get("role")))
+                                   s["spiking"], s["offset"], syns, arrays[f"stage{k}.scale"], s.get("role"), **rule))
         net = LifGraph(meta["input_dim"], tuple(stages), fs.as_tuple(meta["bias_starts"]), fs.as_tuple(meta["outputs"]),
                        meta["node_sizes"], profile_from_dict(meta["profile"], f"{path} (embedded profile)"),
                        meta["dt"], meta.get("provenance", {}))
@@ -206,6 +217,23 @@ def _check_stage(net: LifGraph, k: int, source: str) -> None:
         raise FormatError(f"{source}: stage {k} spiking {st.spiking!r} is not true or false")
     fs.check_int(st.offset, 1, None, f"stage {k} offset", source)
     _check_role(st, k, source)
+    _check_rule(st, k, source)
+
+
+def _check_rule(st: LifStage, k: int, source: str) -> None:
+    """A stage's spike rule: a known reset, a boolean ``inclusive``, a spike count that its synapses carry;
+    voltage stages keep Lava's rule."""
+    if not (isinstance(st.reset, str) and st.reset in fx.RESETS):
+        raise FormatError(f"{source}: stage {k} reset {st.reset!r} is not one of {', '.join(fx.RESETS)}")
+    if not isinstance(st.inclusive, bool):
+        raise FormatError(f"{source}: stage {k} inclusive {st.inclusive!r} is not true or false")
+    fs.check_int(st.max_spikes, 1, MAX_SPIKES, f"stage {k} max_spikes", source)
+    try:
+        rule = st.rule
+    except ValueError as exc:
+        raise FormatError(f"{source}: stage {k} spike rule: {exc}") from None
+    if not st.spiking and not rule.is_lava:
+        raise FormatError(f"{source}: stage {k} is a voltage stage with a spike rule other than Lava's")
 
 
 def _check_role(st: LifStage, k: int, source: str) -> None:

@@ -39,7 +39,9 @@ import nir
 import numpy as np
 import scipy.linalg
 
+from s5rf_deploy.fixed.arithmetic import LAVA_RULE, SpikeRule
 from s5rf_deploy.graphs.network import LINEAR_TYPES, GraphError, GraphNetwork, node_sizes
+from s5rf_deploy.graphs.semantics import Reading
 
 INPUT_SOURCE = "<input>"
 BIAS_SOURCE = "<bias>"
@@ -70,6 +72,8 @@ class Population:
     taps: tuple[Tap, ...]
     offset: int = 0
     two_pole: bool = False  # a CubaLI output: v is its voltage, not the running sum of u (LI, I)
+    rule: SpikeRule = LAVA_RULE  # how it fires and resets (Lava's LIF unless the graph's semantics say else)
+    v_reset: np.ndarray | None = None  # (n,) the node's v where shifted v is 0 (None: 0)
 
     @property
     def size(self) -> int:
@@ -173,19 +177,59 @@ def _start_at(v0: np.ndarray, beta: np.ndarray, add) -> None:
     add(BIAS_SOURCE, 2, (beta * v0)[:, None])
 
 
+def _read_population(net: GraphNetwork, name: str, dt: float, back: set[tuple[str, str]],
+                     reading: Reading) -> Population:
+    """The Lava form of one neuron node read by a framework's discrete recurrence (graphs/semantics.py)."""
+    paths, bias = _inputs_of(net, name, dt)
+    taps: list[Tap] = []
+    add = _tap_adder(taps)
+    r = reading
+    for (src, consumer, delay), w in paths.items():
+        add(src, delay + _recurrent(back, name, src, consumer) + r.lag, r.gain[:, None] * w)
+    spiking = r.threshold is not None
+    v_reset = r.v_reset if spiking and "zero" in r.rule.reset else np.zeros_like(r.alpha)
+    if not spiking and not r.two_state:  # LI, I: u is the node's voltage, v its running sum
+        add(BIAS_SOURCE, r.lag, (r.gain * bias)[:, None])
+        add(BIAS_SOURCE, 0, r.drive[:, None])
+        return Population(name, r.alpha, np.ones_like(r.alpha), None, tuple(taps))
+    add(BIAS_SOURCE, r.lag, (r.gain * bias)[:, None])
+    _constant_into_v(r.drive + (r.alpha - 1) * v_reset, r.beta, add)  # shifted v: reset level at 0
+    _start_at(-r.alpha * v_reset, r.beta, add)
+    if not spiking:
+        return Population(name, r.beta, r.alpha, None, tuple(taps), two_pole=True)
+    return Population(name, r.beta, r.alpha, r.threshold - v_reset, tuple(taps), rule=r.rule, v_reset=v_reset)
+
+
+def _tap_adder(taps: list[Tap]):
+    """``add(source, lag, weights)``: append a tap unless its weights are all zero."""
+    def add(source: str, lag: int, weights: np.ndarray) -> None:
+        if np.any(weights):
+            taps.append(Tap(source, lag, weights))
+    return add
+
+
+def _recurrent(back: set[tuple[str, str]], name: str, src: str, consumer: str) -> int:
+    """1 where the edge from ``src`` into ``name`` (through ``consumer``) closes a cycle (a step late)."""
+    return int((src, name) in back or (src, consumer) in back)
+
+
+def _constant_into_v(c: np.ndarray, beta: np.ndarray, add) -> None:
+    """Bias taps that add ``c`` to ``v`` on every step: ``c`` into ``u`` at step 0 and ``-beta c`` from step 1
+    on, so that ``u`` carries exactly ``c`` each step."""
+    add(BIAS_SOURCE, 0, c[:, None])
+    add(BIAS_SOURCE, 1, (-beta * c)[:, None])
+
+
 def _population(net: GraphNetwork, name: str, dt: float, back: set[tuple[str, str]]) -> Population:
-    """The Lava form of one neuron node (taps without delays yet)."""
+    """The Lava form of one neuron node under the exact ODE reading (taps without delays yet)."""
     node = net.nodes[name]
     n = node_sizes(node)[1]
     paths, bias = _inputs_of(net, name, dt)
     taps: list[Tap] = []
-
-    def add(source: str, lag: int, weights: np.ndarray) -> None:
-        if np.any(weights):
-            taps.append(Tap(source, lag, weights))
+    add = _tap_adder(taps)
 
     def recurrent(src: str, consumer: str) -> int:
-        return int((src, name) in back or (src, consumer) in back)
+        return _recurrent(back, name, src, consumer)
 
     if isinstance(node, (nir.CubaLIF, nir.CubaLI)):
         ts, tm, r, w_in = (_vec(getattr(node, k), n) for k in ("tau_syn", "tau_mem", "r", "w_in"))
@@ -215,7 +259,8 @@ def _population(net: GraphNetwork, name: str, dt: float, back: set[tuple[str, st
         add(BIAS_SOURCE, 1, (kappa * f_const - beta * e_const)[:, None])
         add(BIAS_SOURCE, 0, e_const[:, None])
         _start_at(-alpha * v_reset, beta, add)
-        return Population(name, beta, alpha, threshold, tuple(taps), two_pole=not spiking)
+        return Population(name, beta, alpha, threshold, tuple(taps), two_pole=not spiking,
+                          v_reset=v_reset if spiking else None)
     if not isinstance(node, (*SPIKING, *VOLTAGE)):
         raise GraphError(f"node {name!r} has type {type(node).__name__}, which has no mapping onto Lava's LIF "
                          f"(fixed point supports LIF, IF, CubaLIF, and LI/I/CubaLI feeding an Output)")
@@ -229,8 +274,22 @@ def _population(net: GraphNetwork, name: str, dt: float, back: set[tuple[str, st
     add(BIAS_SOURCE, 0, (phi * (g * bias + c0 + m * v_reset))[:, None])
     if spiking:
         _start_at(-alpha * v_reset, np.zeros(n), add)
-        return Population(name, np.zeros(n), alpha, _vec(node.v_threshold, n) - v_reset, tuple(taps))
+        return Population(name, np.zeros(n), alpha, _vec(node.v_threshold, n) - v_reset, tuple(taps),
+                          v_reset=v_reset)
     return Population(name, alpha, np.ones(n), None, tuple(taps))
+
+
+def _in_cycle(net: GraphNetwork, name: str) -> bool:
+    """Whether an edge path leads from node ``name`` back to itself (a recurrent node)."""
+    seen, todo = set(), [t for s, t in net.edges if s == name]
+    while todo:
+        node = todo.pop()
+        if node == name:
+            return True
+        if node not in seen:
+            seen.add(node)
+            todo += [t for s, t in net.edges if s == node]
+    return False
 
 
 def _output_sources(net: GraphNetwork) -> list[str]:
@@ -249,6 +308,7 @@ def _output_sources(net: GraphNetwork) -> list[str]:
 def lower(net: GraphNetwork, dt: float | None = None) -> LoweredGraph:
     """Rewrite ``net`` into populations in Lava's CUBA LIF form, with offsets and tap delays."""
     from s5rf_deploy.graphs.exact_sim import GraphSimulator
+    from s5rf_deploy.graphs.frameworks import semantics_of
 
     sim = GraphSimulator(net, dt)  # validates the graph and finds the recurrent (delayed) edges
     dt = sim.dt
@@ -260,7 +320,14 @@ def lower(net: GraphNetwork, dt: float | None = None) -> LoweredGraph:
     if others:
         node = net.nodes[others[0]]
         raise GraphError(f"node {others[0]!r} has type {type(node).__name__}, which has no mapping onto Lava's LIF")
-    pops = {name: _population(net, name, dt, sim.delayed) for name in neurons}
+    semantics = semantics_of(net)
+    if semantics.exact:
+        pops = {name: _population(net, name, dt, sim.delayed) for name in neurons}
+    else:
+        pops = {name: _read_population(net, name, dt, sim.delayed,
+                                       semantics.read(name, net.nodes[name], node_sizes(net.nodes[name])[1], dt,
+                                                      _in_cycle(net, name)))
+                for name in neurons}
     offsets = {INPUT_SOURCE: INPUT_OFFSET, BIAS_SOURCE: 0}
     for name in neurons:  # dependency order: forward sources come first
         forward = [offsets[t.source] + 1 - t.lag for t in pops[name].taps if t.source in offsets]

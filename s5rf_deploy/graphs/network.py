@@ -69,6 +69,7 @@ class GraphNetwork:
     dt: float | None = None
     input_convention: str = "impulse"
     metadata: dict[str, Any] = field(default_factory=dict, compare=False)
+    semantics: str = "nir"  # how neuron nodes compute: "nir" (exact ODE) or a framework (graphs/frameworks.py)
 
     def sources(self, name: str) -> list[str]:
         return [s for s, t in self.edges if t == name]
@@ -145,8 +146,13 @@ def _check_shapes(nodes: dict[str, nir.NIRNode], edges: list[tuple[str, str]]) -
             raise GraphError(f"edge {src!r} -> {dst!r}: {out} values into a node expecting {inp}")
 
 
-def from_nir(graph: nir.NIRGraph, dt: float | None = None, input_convention: str | None = None) -> GraphNetwork:
-    """Flatten and validate a NIR graph.  ``dt`` and the convention default to graph metadata."""
+def from_nir(graph: nir.NIRGraph, dt: float | None = None, input_convention: str | None = None,
+             semantics: str | None = None) -> GraphNetwork:
+    """Flatten and validate a NIR graph.  ``dt``, the convention and the semantics (how its neurons compute,
+    graphs/frameworks.py) default to graph metadata; then the semantics to the framework that
+    :func:`~s5rf_deploy.graphs.frameworks.detect` recognizes, else ``nir``; dt to that framework's step."""
+    from s5rf_deploy.graphs.frameworks import SEMANTICS_KEY, detect, semantics_named
+
     nodes: dict[str, nir.NIRNode] = {}
     edges: list[tuple[str, str]] = []
     _flatten(graph, "", nodes, edges)
@@ -159,13 +165,14 @@ def from_nir(graph: nir.NIRGraph, dt: float | None = None, input_convention: str
     if not outputs:
         raise GraphError("graph has no Output node")
     meta = dict(graph.metadata or {})
-    dt = dt if dt is not None else (float(meta["dt"]) if "dt" in meta else None)
+    reading = semantics_named(semantics or meta.get(SEMANTICS_KEY) or detect(graph) or "nir")
+    dt = dt if dt is not None else (float(meta["dt"]) if "dt" in meta else reading.dt)
     convention = input_convention or str(meta.get("input_convention", "impulse"))
     if convention not in INPUT_CONVENTIONS:
         raise GraphError(f"input convention {convention!r} is not one of {INPUT_CONVENTIONS}")
     if dt is not None and not dt > 0:
         raise GraphError(f"dt must be positive, got {dt}")
-    return GraphNetwork(nodes, tuple(edges), inputs, outputs, dt, convention, meta)
+    return GraphNetwork(nodes, tuple(edges), inputs, outputs, dt, convention, meta, reading.name)
 
 
 def _batchless(node: nir.NIRNode) -> nir.NIRNode:
@@ -187,5 +194,6 @@ def to_nir(net: GraphNetwork) -> nir.NIRGraph:
     if net.dt is not None:
         meta["dt"] = float(net.dt)
     meta["input_convention"] = net.input_convention
+    meta["s5rf_deploy.semantics"] = net.semantics
     nodes = {name: _batchless(node) for name, node in net.nodes.items()}
     return nir.NIRGraph(nodes=nodes, edges=list(net.edges), metadata=meta)

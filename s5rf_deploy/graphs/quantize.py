@@ -36,7 +36,7 @@ from s5rf_deploy.fixed import arithmetic as fx
 from s5rf_deploy.fixed.resources import resource_table
 from s5rf_deploy.fixed.synapse import INPUT, Synapse
 from s5rf_deploy.fixed.weights import CALIBRATION_MARGIN, QuantizationReport, weight_digits
-from s5rf_deploy.graphs.artifact import BIAS, SPIKES, SUM, VOLTAGE, LifGraph, LifStage
+from s5rf_deploy.graphs.artifact import BIAS, MAX_SPIKES, SPIKES, SUM, VOLTAGE, LifGraph, LifStage
 from s5rf_deploy.graphs.layout import BIAS_SOURCE, INPUT_SOURCE, LoweredGraph, Population, Tap, lower
 from s5rf_deploy.graphs.network import GraphNetwork
 from s5rf_deploy.hw_profiles import HardwareProfile
@@ -85,12 +85,13 @@ def _voltage_bound(pop: Population, steps: int) -> np.ndarray:
 
 def calibration_peaks(net: GraphNetwork, low: LoweredGraph, inputs: np.ndarray) -> dict[str, float]:
     """Largest |value| each population's Lava state must hold on ``inputs`` (N, T, H), in float units,
-    from the exact simulator: spiking nodes |v - v_reset| (Lava's shifted v), relative to the threshold;
+    from the float reference of the graph's semantics: spiking nodes |v - v_reset| (Lava's shifted v; before
+    an immediate subtracting reset), relative to the threshold;
     voltage outputs the largest of |u|, |running sum of u| and (CubaLI) |voltage|, with LI/I's u their state
     and CubaLI's ``u_k = V_k - alpha V_{k-1}`` (Lava's form)."""
-    from s5rf_deploy.graphs.exact_sim import GraphSimulator
+    from s5rf_deploy.graphs.discrete_sim import float_simulator
 
-    sim = GraphSimulator(net, low.dt)
+    sim = float_simulator(net, low.dt)
     pops = {p.name: p for p in low.populations}
     peaks = dict.fromkeys(pops, 0.0)
     for start in range(0, len(inputs), CALIBRATION_BATCH):
@@ -98,7 +99,9 @@ def calibration_peaks(net: GraphNetwork, low: LoweredGraph, inputs: np.ndarray) 
         for name, pop in pops.items():
             v = run[f"v_{name}"]
             if pop.spiking:
-                shifted = v - np.asarray(net.nodes[name].v_reset, np.float64).ravel()
+                shifted = v - (0.0 if pop.v_reset is None else pop.v_reset)
+                if pop.rule.reset == "subtract":  # v is after the reset: the state held count thresholds more
+                    shifted = shifted + run[f"out_{name}"] * pop.threshold
                 peak = float((np.abs(shifted) / pop.threshold).max(initial=0.0))
             else:
                 u = v - pop.alpha * np.pad(v, ((0, 0), (1, 0), (0, 0)))[:, :-1] if pop.two_pole else v
@@ -169,7 +172,9 @@ def _skeletons(low: LoweredGraph, profile: HardwareProfile | None, fixed: bool, 
             for members in groups:
                 i = members[0]
                 stages.append(LifStage(pop.name, members, float(du[i]), float(role_dv[i]), float(vth[i]),
-                                       pop.spiking, pop.offset, (), scale[members], role))
+                                       pop.spiking, pop.offset, (), scale[members], role, pop.rule.reset,
+                                       pop.rule.inclusive, min(pop.rule.max_spikes, MAX_SPIKES) if fixed
+                                       else pop.rule.max_spikes))
     return stages, basis
 
 
@@ -255,7 +260,8 @@ def lif_graph(net: GraphNetwork, profile: HardwareProfile | None, dt: float | No
         _check_resolution(levels, float(next(s.scale[0] for s in skeletons if not s.spiking)), basis, report)
     sizes = {p.name: p.size for p in low.populations}
     graph = LifGraph(low.input_dim, tuple(stages), tuple(lines), low.outputs, sizes, profile, low.dt,
-                     {"weight_digits": digits, "max_steps": max_steps, "calibration": calibrated})
+                     {"weight_digits": digits, "max_steps": max_steps, "calibration": calibrated,
+                      "semantics": net.semantics})
     if not fixed:
         return graph, report
     report.resources = estimate_graph_resources(graph)
@@ -299,11 +305,11 @@ def estimate_graph_resources(net: LifGraph) -> dict[str, Any]:
 def graph_agreement(net: GraphNetwork, graph: LifGraph, inputs: np.ndarray) -> dict[str, Any]:
     """Fixed point (stepper) against the exact float simulator on ``inputs``: spikes per node, top-1,
     saturations."""
-    from s5rf_deploy.graphs.exact_sim import GraphSimulator
+    from s5rf_deploy.graphs.discrete_sim import float_simulator
     from s5rf_deploy.graphs.stepper import GraphStepper
 
     res = GraphStepper(graph).run(inputs, record=("spikes",))
-    exact = GraphSimulator(net, graph.dt).run(np.asarray(inputs, np.float64), tuple(res.spikes))
+    exact = float_simulator(net, graph.dt).run(np.asarray(inputs, np.float64), tuple(res.spikes))
     return {"spike_agreement": {node: float((s == exact[f"out_{node}"]).mean()) for node, s in res.spikes.items()},
             "top1_agreement": float((res.predictions == exact["outputs"].mean(axis=1).argmax(-1)).mean()),
             "saturation": res.saturation}

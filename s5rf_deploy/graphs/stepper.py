@@ -81,8 +81,12 @@ class GraphStepper(BatchedStepper):
             raise ValueError("the stepper runs fixed-point graphs")
         self.net = net
         self.input_dim = net.input_dim
-        self.ports = [Port(st.inputs, st.size, lambda source: 1) for st in net.stages]
+        self.ports = [Port(st.inputs, st.size, self._count_bound) for st in net.stages]
         self.history_length = history_length(s for st in net.stages for s in st.inputs)
+
+    def _count_bound(self, source: int) -> int:
+        """The largest value a synapse source sends: a spike count of a multi-spike stage, else 1."""
+        return self.net.stages[source].max_spikes if source >= 0 else 1
 
     def run_batch(self, u_in: np.ndarray, record: set[str]) -> FixedRun:
         net = self.net
@@ -94,15 +98,18 @@ class GraphStepper(BatchedStepper):
         u = [np.zeros((n, st.size), np.int64) for st in net.stages]
         v = [np.zeros((n, st.size), np.int64) for st in net.stages]
         spikes = [np.zeros((n, steps, st.size), np.uint8) for st in net.stages]
+        last: list[np.ndarray | None] = [None] * len(net.stages)
         states = [np.zeros((n, steps, st.size, 2), np.int64) for st in net.stages] if "states" in record else None
         sat = {f"{st.node}[{k}]": 0 for k, st in enumerate(net.stages)}
 
         def step(p: int, a_in: list[np.ndarray]) -> dict[tuple[int, str], np.ndarray]:
             out = {(INPUT, "spikes"): sent[:, p], (BIAS, "spikes"): np.broadcast_to(bias[p], (n, bias.shape[1]))}
             for k, st in enumerate(net.stages):
-                u[k], v[k], fired, overflow = fx.lif_step(u[k], v[k], a_in[k], int(st.du), int(st.dv), int(st.vth))
-                sat[f"{st.node}[{k}]"] += int(overflow.sum() + (0 if st.spiking else fired.sum()))
-                out[(k, "spikes")] = (fired & st.spiking).astype(np.float32)
+                u[k], v[k], fired, overflow = fx.lif_step(u[k], v[k], a_in[k], int(st.du), int(st.dv), int(st.vth),
+                                                          st.rule, last[k])
+                last[k] = fired
+                sat[f"{st.node}[{k}]"] += int(overflow.sum() + (0 if st.spiking else np.count_nonzero(fired)))
+                out[(k, "spikes")] = (fired * st.spiking).astype(np.float32)
                 t = p - st.offset
                 if 0 <= t < steps:
                     spikes[k][:, t] = fired if st.spiking else 0

@@ -42,9 +42,11 @@ from s5rf_deploy.fixed.weights import (
     weight_digits,
 )
 from s5rf_deploy.hw_profiles import HardwareProfile
+from s5rf_deploy.progress import Progress, batches
 from s5rf_deploy.s5rf.artifact import FxpNetwork, Readout, Stage
 from s5rf_deploy.s5rf.layout import layer_sources, links, mixing_blocks
 from s5rf_deploy.s5rf.network import S5RFNetwork, model_from_network
+from s5rf_deploy.timing import stage
 
 # Without data, the readout range assumes that the inputs pushing a class one way deliver on average at most this
 # share of the worst case (all of them spiking on every step); trained models measured 0.10 to 0.26.
@@ -106,9 +108,9 @@ def _calibrate(net: S5RFNetwork, inputs: np.ndarray | None) -> tuple[list[float]
     def peak(x: torch.Tensor) -> float:
         return float(torch.maximum(x.real.abs(), x.imag.abs()).max())
 
-    with torch.no_grad():
-        for start in range(0, len(inputs), 128):
-            out = model(torch.from_numpy(inputs[start:start + 128]).double(), record_states=True)
+    with torch.no_grad(), stage(f"calibrate on {len(inputs)} samples"):
+        for part in batches(len(inputs), 128):
+            out = model(torch.from_numpy(inputs[part]).double(), record_states=True)
             for i, (layer, x) in enumerate(zip(model.layers, out.states, strict=True)):
                 peaks[i] = max(peaks[i], peak(x))
                 if layer.V is not None:  # x = z V^T, so z^T = V^-1 x^T
@@ -341,6 +343,10 @@ def quantize_auto(net: S5RFNetwork, profile: HardwareProfile, calibration: np.nd
     tried: list[dict[str, Any]] = []
 
     def attempt(choice: dict[str, int]) -> tuple[FxpNetwork, QuantizationReport]:
+        with stage(f"try digits {choice}"):
+            return measure(choice)
+
+    def measure(choice: dict[str, int]) -> tuple[FxpNetwork, QuantizationReport]:
         fxp, report = _quantize(net, profile, measured, max_steps, choice)
         res = Stepper(fxp).run(calibration)
         fixed = res.readout / fxp.readout.scale / calibration.shape[1]
@@ -380,11 +386,13 @@ def quantize_auto(net: S5RFNetwork, profile: HardwareProfile, calibration: np.nd
     return fxp, report
 
 
-def agreement(net: S5RFNetwork, fxp: FxpNetwork, inputs: np.ndarray) -> dict[str, Any]:
-    """Fixed point (stepper) against float64 on ``inputs``: spikes per layer, top-1, saturations."""
+def agreement(net: S5RFNetwork, fxp: FxpNetwork, inputs: np.ndarray, progress: Progress | None = None
+              ) -> dict[str, Any]:
+    """Fixed point (stepper) against float64 on ``inputs``: spikes per layer, top-1, saturations (``progress`` is
+    told the stepper's samples)."""
     from s5rf_deploy.s5rf.stepper import Stepper
 
-    res = Stepper(fxp).run(inputs, record=("spikes",))
+    res = Stepper(fxp).run(inputs, record=("spikes",), progress=progress)
     with torch.no_grad():
         out = model_from_network(net)(torch.from_numpy(np.asarray(inputs)).double())
     return {"spike_agreement": {f"layer {i}": float((s == out.spikes[i].numpy()).mean())

@@ -11,7 +11,9 @@ import torch
 
 from s5rf_deploy.dataset import Dataset
 from s5rf_deploy.errors import S5RFError
+from s5rf_deploy.progress import Progress, batches
 from s5rf_deploy.s5rf.model import S5RFModel
+from s5rf_deploy.timing import stage
 
 SSM_PARAMS = ("log_neg_real", "imag", "log_step")
 
@@ -89,11 +91,11 @@ def train(
     val_data: Dataset | None,
     settings: TrainSettings,
     on_epoch: Callable[[int, TrainHistory], None] | None = None,
-    progress: Callable | None = None,
+    progress: Progress | None = None,
 ) -> TrainHistory:
     """Train ``model`` in place with cross-entropy on the time-averaged readout.
 
-    ``progress(iterable)`` may wrap the batch loop (e.g. a progress bar);
+    ``progress`` is told the samples of each finished batch (``epochs x N`` in all);
     ``on_epoch(epoch, history)`` is called after each epoch.
     """
     if train_data.labels is None:
@@ -105,32 +107,31 @@ def train(
     rng = np.random.default_rng(settings.seed)
     torch.manual_seed(settings.seed)
     n = len(train_data)
-    batches = math.ceil(n / settings.batch_size)
-    opt, sched = _optimizer(model, settings, settings.epochs * batches)
+    opt, sched = _optimizer(model, settings, settings.epochs * math.ceil(n / settings.batch_size))
     history = TrainHistory()
     inputs = torch.from_numpy(train_data.inputs)
     labels = torch.from_numpy(train_data.labels)
     for epoch in range(settings.epochs):
-        model.train()
-        order = torch.from_numpy(rng.permutation(n))
-        starts = range(0, n, settings.batch_size)
-        total = 0.0
-        fired = np.zeros(model.config.num_layers)
-        for start in progress(starts) if progress else starts:
-            idx = order[start:start + settings.batch_size]
-            out = model(inputs[idx])
-            fired += [float(s.detach().mean()) * len(idx) for s in out.spikes]
-            loss = torch.nn.functional.nll_loss(out.logprobs, labels[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += loss.item() * len(idx)
-        history.loss.append(total / n)
-        history.rates.append((fired / n).tolist())
-        val_acc = accuracy(model, val_data) if val_data is not None and val_data.labels is not None else None
-        if val_acc is not None:
-            history.val_accuracy.append(val_acc)
+        with stage(f"epoch {epoch + 1}/{settings.epochs} on {n} samples"):
+            model.train()
+            order = torch.from_numpy(rng.permutation(n))
+            total = 0.0
+            fired = np.zeros(model.config.num_layers)
+            for part in batches(n, settings.batch_size, progress):
+                idx = order[part]
+                out = model(inputs[idx])
+                fired += [float(s.detach().mean()) * len(idx) for s in out.spikes]
+                loss = torch.nn.functional.nll_loss(out.logprobs, labels[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                sched.step()
+                total += loss.item() * len(idx)
+            history.loss.append(total / n)
+            history.rates.append((fired / n).tolist())
+            val_acc = accuracy(model, val_data) if val_data is not None and val_data.labels is not None else None
+            if val_acc is not None:
+                history.val_accuracy.append(val_acc)
         if on_epoch:
             on_epoch(epoch, history)
     model.eval()

@@ -17,6 +17,7 @@ import torch
 
 from s5rf_deploy.s5rf.network import S5RFNetwork, model_from_network
 from s5rf_deploy.tasks.compare import Runs
+from s5rf_deploy.timing import stage
 
 HINTS = {  # (stage kind, whether the fixed-point network was calibrated) -> what helps
     ("readout", False): "readout quantization: calibrate (--calibrate TRAIN.npz) or lower --max-steps to the run's "
@@ -29,6 +30,7 @@ HINTS = {  # (stage kind, whether the fixed-point network was calibrated) -> wha
 }
 
 
+@stage("agreement lost per stage")
 def attribute(net: S5RFNetwork, runs: Runs, inputs: np.ndarray, calibrated: bool = False) -> list[dict[str, Any]]:
     """Each stage's share of the lost top-1 agreement, in stage order (``stage``, ``top1_cost``, ``hint``);
     the hints depend on whether the fixed-point network was ``calibrated``."""
@@ -49,6 +51,7 @@ def attribute(net: S5RFNetwork, runs: Runs, inputs: np.ndarray, calibrated: bool
 
 
 WORTH_A_WARNING = 0.01  # a stage that costs at least one point of top-1 agreement is flagged
+LOW_SPIKE_AGREEMENT = 0.99  # a layer whose spikes agree less is flagged
 
 
 def summary_line(shares: list[dict[str, Any]]) -> str | None:
@@ -63,14 +66,18 @@ def summary_line(shares: list[dict[str, Any]]) -> str | None:
 
 
 def flags(result: dict[str, Any]) -> list[str]:
-    """What a reader of a compare result must not miss, one line each: the stage that loses the most
-    agreement, layers below 0.99 spike agreement, saturated updates."""
+    """What a reader of a compare result must not miss, one line each: a fixed-point network quantized
+    without calibration data, the stage that loses the most agreement, layers below 0.99 spike agreement,
+    saturated updates."""
     out = []
+    if result.get("calibrated") is False:
+        out.append("the fixed-point network was quantized without calibration data (scales for worst-case inputs); "
+                   "quantize with --calibrate TRAIN.npz for deployment")
     line = summary_line(result["attribution"]) if result.get("attribution") else None
     if line:
         out.append(line)
-    out += [f"{e['layer']}: spike agreement {e['spike_agreement']:.4f} (below 0.99)" for e in result["layers"]
-            if e["spike_agreement"] < 0.99]
+    out += [f"{e['layer']}: spike agreement {e['spike_agreement']:.4f} (below {LOW_SPIKE_AGREEMENT:g})"
+            for e in result["layers"] if e["spike_agreement"] < LOW_SPIKE_AGREEMENT]
     saturated = sum(result["saturation"].values())
     if saturated:
         worst = max(result["saturation"], key=result["saturation"].get)

@@ -16,17 +16,24 @@ Definitions (docs/compare.md):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
 import torch
 
+from s5rf_deploy.dataset import Dataset
+from s5rf_deploy.errors import S5RFError
 from s5rf_deploy.graphs.artifact import LifGraph
 from s5rf_deploy.graphs.network import GraphNetwork
+from s5rf_deploy.progress import Progress
 from s5rf_deploy.s5rf.artifact import FxpNetwork
 from s5rf_deploy.s5rf.network import S5RFNetwork, model_from_network
 from s5rf_deploy.tasks.families import S5RF, family_of
+from s5rf_deploy.tasks.shards import Pool, run_job
+from s5rf_deploy.timing import stage
 
 
 @dataclass
@@ -39,7 +46,7 @@ class Runs:
     float_logits: np.ndarray  # (N, C) log-probabilities (S5-RF) or Output time means (graphs)
     fixed_logits: np.ndarray  # the same quantity from the fixed-point integers
     fan_out: list[np.ndarray]  # (P,) synapses each neuron's spike drives
-    float_states: list[np.ndarray | None] = field(default_factory=list)  # complex (N, T, P), S5-RF only
+    float_states: list[np.ndarray | None] = field(default_factory=list)  # (N, T, P): S5-RF z (complex), graphs v
     fixed_states: list[np.ndarray | None] = field(default_factory=list)
     saturation: dict[str, int] = field(default_factory=dict)
 
@@ -58,7 +65,7 @@ def _s5rf_fan_out(net: S5RFNetwork) -> list[np.ndarray]:
     return out
 
 
-def s5rf_runs(net: S5RFNetwork, fxp: FxpNetwork, inputs: np.ndarray, progress=None) -> Runs:
+def s5rf_runs(net: S5RFNetwork, fxp: FxpNetwork, inputs: np.ndarray, progress: Progress | None = None) -> Runs:
     """Float64 PyTorch and the stepper on ``inputs``."""
     from s5rf_deploy.s5rf.stepper import Stepper
 
@@ -80,14 +87,17 @@ def s5rf_runs(net: S5RFNetwork, fxp: FxpNetwork, inputs: np.ndarray, progress=No
                 out.logprobs.numpy(), fixed_logits, _s5rf_fan_out(net), float_states, fixed_states, res.saturation)
 
 
-def graph_runs(net: GraphNetwork, graph: LifGraph, inputs: np.ndarray, progress=None) -> Runs:
-    """The exact NIR simulator and the graph stepper on ``inputs``."""
-    from s5rf_deploy.graphs.exact_sim import GraphSimulator
+def graph_runs(net: GraphNetwork, graph: LifGraph, inputs: np.ndarray, progress: Progress | None = None) -> Runs:
+    """The float reference of the graph's semantics (the exact NIR simulator for ``nir``) and the graph stepper on
+    ``inputs``."""
+    from s5rf_deploy.graphs.discrete_sim import float_simulator
+    from s5rf_deploy.graphs.layout import lower
     from s5rf_deploy.graphs.stepper import GraphStepper
 
-    res = GraphStepper(graph).run(inputs, record=("spikes",), progress=progress)
+    res = GraphStepper(graph).run(inputs, record=("spikes", "states"), progress=progress)
     nodes = list(res.spikes)
-    exact = GraphSimulator(net, graph.dt).run(np.asarray(inputs, np.float64), tuple(nodes))
+    exact = float_simulator(net, graph.dt).run(np.asarray(inputs, np.float64), tuple(nodes))
+    pops = {p.name: p for p in lower(net, graph.dt).populations}
     fan = {node: np.zeros(graph.node_sizes[node]) for node in nodes}
     for st in graph.stages:
         for syn in st.inputs:
@@ -96,7 +106,17 @@ def graph_runs(net: GraphNetwork, graph: LifGraph, inputs: np.ndarray, progress=
                 fan[src.node][src.neurons] += np.count_nonzero(syn.weights, axis=0)
     return Runs(nodes, [exact[f"out_{n}"] for n in nodes], [res.spikes[n] for n in nodes],
                 exact["outputs"].mean(axis=1), res.readout / inputs.shape[1], [fan[n] for n in nodes],
+                [exact[f"v_{n}"] for n in nodes], [_node_voltage(graph, pops[n], res.states[n]) for n in nodes],
                 saturation=res.saturation)
+
+
+def _node_voltage(graph: LifGraph, pop, states: np.ndarray) -> np.ndarray:
+    """A spiking node's fixed-point ``v`` (stepper states (N, T, n, 2)) in the float simulator's units: divided
+    by each neuron's state scale, moved back by the reset level the layout shifted it by."""
+    scale = np.zeros(graph.node_sizes[pop.name])
+    for k in graph.node_stages(pop.name):
+        scale[graph.stages[k].neurons] = graph.stages[k].scale
+    return states[..., 1] / scale + (0.0 if pop.v_reset is None else pop.v_reset)
 
 
 def _first_divergence(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
@@ -147,23 +167,97 @@ def metrics(runs: Runs, labels: np.ndarray | None = None) -> dict[str, Any]:
             "saturation": {k: int(v) for k, v in runs.saturation.items()}}
 
 
-def runs_for(net, fxp, inputs: np.ndarray, progress=None) -> Runs:
-    """Float reference and stepper runs of either family."""
+def checked_labels(net, data: Dataset, source: str, wanted: bool) -> np.ndarray | None:
+    """The labels of ``data`` (from the file ``source``) if ``wanted``, after checking that its inputs fit ``net``
+    and its labels name outputs of ``net``."""
+    data.check_width(net.input_dim, source)
+    classes = family_of(net).shapes(net)[2]
+    labels = data.labels if wanted else None
+    if labels is not None and (labels.min() < 0 or labels.max() >= classes):
+        raise S5RFError(f"{source}: labels must lie in [0, {classes}), the model has {classes} outputs")
+    return labels
+
+
+def _runs(net, fxp, inputs: np.ndarray, progress: Progress | None = None) -> Runs:
     return (s5rf_runs if family_of(net) is S5RF else graph_runs)(net, fxp, inputs, progress)
 
 
-def lava_check(fxp, inputs: np.ndarray, progress=None) -> dict[str, Any]:
-    """Lava fixed point against the stepper on ``inputs``: readout, spikes (and states for S5-RF) and
-    saturation counts, bit for bit; a count that differs (or is missing on one side) is one mismatched value.
-    ``saturation`` holds both runs' counts."""
-    family = family_of(fxp)
-    got = family.lava(fxp, inputs.shape[1]).run(inputs, progress=progress)
-    want = family.stepper(fxp).run(inputs, record=("spikes",) if got.states is None else ("spikes", "states"))
+def join_runs(parts: list[Runs]) -> Runs:
+    """The runs on consecutive slices of the samples as one: traces and logits joined, saturation summed."""
+    first = parts[0]
+    joined = [np.concatenate(arrays) for arrays in zip(*(p.float_spikes + p.fixed_spikes for p in parts), strict=True)]
+    states = [[None if s[0] is None else np.concatenate(s) for s in zip(*(getattr(p, side) for p in parts),
+                                                                         strict=True)]
+              for side in ("float_states", "fixed_states")]
+    layers = len(first.layers)
+    return Runs(first.layers, joined[:layers], joined[layers:], np.concatenate([p.float_logits for p in parts]),
+                np.concatenate([p.fixed_logits for p in parts]), first.fan_out, *states,
+                {k: sum(p.saturation[k] for p in parts) for k in first.saturation})
+
+
+@dataclass(frozen=True)
+class CompareJob:
+    """The float and fixed-point runs of ``compare``, for any slice of the samples (``tasks/shards.py``)."""
+
+    net: Any
+    fxp: Any
+    quantum: int = 1
+
+    def build(self) -> Callable[[np.ndarray, Progress | None], Runs]:
+        return partial(_runs, self.net, self.fxp)
+
+    def merge(self, parts: list[Runs]) -> Runs:
+        return join_runs(parts)
+
+
+def runs_for(net, fxp, inputs: np.ndarray, progress: Progress | None = None, pool: Pool | None = None) -> Runs:
+    """Float reference and stepper runs of either family (``progress`` is told the stepper's samples), sharded
+    over ``pool``'s workers if given."""
+    with stage(f"float and fixed-point runs on {len(inputs)} samples"):
+        return run_job(CompareJob(net, fxp), inputs, progress, pool)
+
+
+def _lava_part(runner, stepper, inputs: np.ndarray, progress: Progress | None = None) -> dict[str, Any]:
+    """Values that differ between Lava and the stepper on ``inputs`` (saturation counts aside) and both runs'
+    saturation counts."""
+    got = runner.run(inputs, progress=progress)
+    want = stepper.run(inputs, record=("spikes",) if got.states is None else ("spikes", "states"))
     pairs = [(a, b) for kind in ("spikes", "states")
              for (_, a), (_, b) in zip(got.named(kind), want.named(kind), strict=True)]
     mismatched = int(np.count_nonzero(got.readout != want.readout)) + sum(int(np.count_nonzero(a != b))
                                                                            for a, b in pairs)
-    mismatched += sum(got.saturation.get(k) != want.saturation.get(k) for k in got.saturation | want.saturation)
-    return {"samples": int(len(inputs)), "bit_exact": mismatched == 0, "mismatched_values": mismatched,
-            "saturation": {"lava": {k: int(v) for k, v in got.saturation.items()},
-                           "stepper": {k: int(v) for k, v in want.saturation.items()}}}
+    return {"samples": int(len(inputs)), "mismatched_values": mismatched,
+            "saturation": {"lava": got.saturation, "stepper": want.saturation}}
+
+
+@dataclass(frozen=True)
+class LavaCheckJob:
+    """Lava against the stepper for any slice of the samples (``tasks/shards.py``); ``build`` compiles once."""
+
+    fxp: Any
+    steps: int
+    quantum: int = 1
+
+    def build(self) -> Callable[[np.ndarray, Progress | None], dict[str, Any]]:
+        family = family_of(self.fxp)
+        return partial(_lava_part, family.lava(self.fxp, self.steps), family.stepper(self.fxp))
+
+    def merge(self, parts: list[dict[str, Any]]) -> dict[str, Any]:
+        counts = {side: {k: sum(p["saturation"][side][k] for p in parts) for k in parts[0]["saturation"][side]}
+                  for side in ("lava", "stepper")}
+        return {"samples": sum(p["samples"] for p in parts),
+                "mismatched_values": sum(p["mismatched_values"] for p in parts), "saturation": counts}
+
+
+def lava_check(fxp, inputs: np.ndarray, progress: Progress | None = None, pool: Pool | None = None
+               ) -> dict[str, Any]:
+    """Lava fixed point against the stepper on ``inputs``: readout, spikes (and states for S5-RF) and
+    saturation counts, bit for bit; a count that differs (or is missing on one side) is one mismatched value.
+    ``saturation`` holds both runs' counts.  Sharded over ``pool``'s workers if given."""
+    with stage(f"Lava run on {len(inputs)} samples"):
+        part = run_job(LavaCheckJob(fxp, inputs.shape[1]), inputs, progress, pool)
+    lava, stepper = part["saturation"]["lava"], part["saturation"]["stepper"]
+    mismatched = part["mismatched_values"] + sum(lava.get(k) != stepper.get(k) for k in lava | stepper)
+    return {"samples": part["samples"], "bit_exact": mismatched == 0, "mismatched_values": mismatched,
+            "saturation": {"lava": {k: int(v) for k, v in lava.items()},
+                           "stepper": {k: int(v) for k, v in stepper.items()}}}

@@ -27,6 +27,7 @@ class ConvertOptions:
     convention: str = "impulse"
     digits: int = 2
     allow_overflow: bool = False
+    semantics: str | None = None  # how a NIR source's neurons compute (graphs/frameworks.py)
 
 
 def _describe(net) -> str:
@@ -139,5 +140,5 @@ def convert(source: str | os.PathLike, target: str | os.PathLike, config: str | 
         raise S5RFError(f"{dst}: input and output are the same file")
     from s5rf_deploy.tasks.loading import load_any
 
-    net = load_any(src, config, dt=opts.dt)
+    net = load_any(src, config, dt=opts.dt, semantics=opts.semantics)
     return writer(net, dst, opts)

@@ -19,8 +19,10 @@ from s5rf_deploy.errors import S5RFError
 from s5rf_deploy.fixed.weights import QuantizationReport
 from s5rf_deploy.graphs.artifact import LifGraph, save_lif_graph
 from s5rf_deploy.graphs.network import GraphNetwork
+from s5rf_deploy.progress import Progress
 from s5rf_deploy.s5rf.artifact import FxpNetwork, save_fxp
 from s5rf_deploy.s5rf.network import S5RFNetwork
+from s5rf_deploy.timing import stage
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class Family:
     save_fixed: Callable[[Any, str | os.PathLike], None]
     stepper: Callable[[Any], Any]  # fixed -> object with run(inputs, record, batch_size, progress)
     lava: Callable[[Any, int], Any]  # (fixed, steps) -> object with run(inputs, record, progress)
-    agreement: Callable[[Any, Any, np.ndarray], dict[str, Any]]  # fixed (stepper) vs float on inputs
+    agreement: Callable[[Any, Any, np.ndarray, Progress | None], dict[str, Any]]  # fixed vs float on inputs
     shapes: Callable[[Any], tuple]  # inputs, per-layer sizes, classes of a float network or its artifact
     resources: Callable[[Any], dict[str, Any]]  # of a fixed network
 
@@ -69,28 +71,31 @@ def _graph_stepper(graph):
     return GraphStepper(graph)
 
 
-def _s5rf_lava(fxp, steps):
+def _s5rf_lava(fxp, steps, states=False):
     from s5rf_deploy.s5rf.lava import LavaRunner
 
-    return LavaRunner(fxp, steps)
+    return LavaRunner(fxp, steps)  # records states whenever it records
 
 
-def _graph_lava(graph, steps):
+def _graph_lava(graph, steps, states=False):
     from s5rf_deploy.graphs.lava import LavaGraphRunner
 
-    return LavaGraphRunner(graph, steps)
+    return LavaGraphRunner(graph, steps, states)
 
 
-def _s5rf_agreement(net, fxp, inputs):
+def _s5rf_agreement(net, fxp, inputs, progress=None):
     from s5rf_deploy.s5rf.quantize import agreement
 
-    return agreement(net, fxp, inputs)
+    return agreement(net, fxp, inputs, progress)
 
 
-def _graph_agreement(net, graph, inputs):
+def _graph_agreement(net, graph, inputs, progress=None):
     from s5rf_deploy.graphs.quantize import graph_agreement
 
-    return graph_agreement(net, graph, inputs)
+    result = graph_agreement(net, graph, inputs)
+    if progress:
+        progress(len(inputs))  # all at once: the graph agreement reports no progress of its own
+    return result
 
 
 def _s5rf_shapes(net) -> tuple:
@@ -139,7 +144,7 @@ def is_fixed(net: object) -> bool:
 
 def quantize_network(net, profile, calibration: np.ndarray | None = None, digits: int | str = 2,
                      max_steps: int = 1000, dt: float | None = None, source: str | None = None,
-                     target: float = 0.995) -> tuple[Any, QuantizationReport]:
+                     target: float = 0.995, progress: Progress | None = None) -> tuple[Any, QuantizationReport]:
     """Quantize a float network of either family for ``profile``.
 
     With ``calibration`` inputs (N, T, H; from the file ``source``) the scales follow
@@ -147,7 +152,8 @@ def quantize_network(net, profile, calibration: np.ndarray | None = None, digits
     samples and the fixed-point agreement on them, with the same keys for both
     families; the artifact's provenance keeps the same record (``calibrated``
     true or false).  ``digits`` "auto" (S5-RF, calibrated) picks the fewest weight
-    digits per connection that keep calibration top-1 agreement >= ``target``.
+    digits per connection that keep calibration top-1 agreement >= ``target``.  ``progress`` is told the
+    calibration samples checked in fixed point.
     """
     family = family_of(net)
     if digits == "auto":
@@ -157,14 +163,17 @@ def quantize_network(net, profile, calibration: np.ndarray | None = None, digits
             raise S5RFError("--digits auto chooses by result on calibration data: give --calibrate FILE")
         from s5rf_deploy.s5rf.quantize import quantize_auto
 
-        fixed, report = quantize_auto(net, profile, calibration, target, max_steps=max_steps)
+        with stage(f"quantize for {profile.name}, weight digits chosen on the calibration samples"):
+            fixed, report = quantize_auto(net, profile, calibration, target, max_steps=max_steps)
     else:
-        fixed, report = family.quantize(net, profile, int(digits), max_steps, dt, calibration)
+        with stage(f"quantize for {profile.name}"):
+            fixed, report = family.quantize(net, profile, int(digits), max_steps, dt, calibration)
     report.calibration["calibrated"] = calibration is not None
     if calibration is not None:
+        with stage(f"fixed point against float on the {len(calibration)} calibration samples"):
+            agreement = family.agreement(net, fixed, calibration, progress)
         report.calibration.update({"samples": int(len(calibration)), "steps": int(np.shape(calibration)[1]),
-                                   "agreement": family.agreement(net, fixed, calibration)}
-                                  | ({"source": str(source)} if source else {}))
+                                   "agreement": agreement} | ({"source": str(source)} if source else {}))
     fixed.provenance["calibration"] = report.calibration
     return fixed, report
 

@@ -23,10 +23,10 @@ def calibration_inputs(path: str, width: int, samples: int = CALIBRATION_SAMPLES
 
 def fixed_point_for(net, fxp_path: str | None, profile: str, calibrate: str | None = None,
                     dt: float | None = None, own_inputs: tuple[str, np.ndarray] | None = None,
-                    warn: Callable[[str], None] | None = None):
-    """The artifact at ``fxp_path`` (checked against ``net``), else ``net`` quantized for ``profile``,
-    calibrated on the inputs of ``calibrate`` or else on the first samples of ``own_inputs`` (name, inputs).
-    Returns it and a description; the quantizer's warnings go to ``warn``."""
+                    warn: Callable[[str], None] | None = None, digits: int = 2):
+    """The artifact at ``fxp_path`` (checked against ``net``), else ``net`` quantized for ``profile`` with
+    ``digits`` weight digits, calibrated on the inputs of ``calibrate`` or else on the first samples of
+    ``own_inputs`` (name, inputs).  Returns it and a description; the quantizer's warnings go to ``warn``."""
     from s5rf_deploy.hw_profiles import load_profile
     from s5rf_deploy.tasks.loading import load_any
 
@@ -46,7 +46,7 @@ def fixed_point_for(net, fxp_path: str | None, profile: str, calibrate: str | No
         what = f", calibrated on the first {len(calib)} samples of {source} (--calibrate TRAIN.npz keeps them apart)"
     else:
         calib, what = None, ""
-    fxp, report = quantize_network(net, prof, calib, dt=dt, source=source)
+    fxp, report = quantize_network(net, prof, calib, digits, dt=dt, source=source)
     for message in report.warnings if warn else ():
         warn(message)
     return fxp, f"quantized for {prof.name}{what}"

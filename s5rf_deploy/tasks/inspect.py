@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from s5rf_deploy.errors import S5RFError
-from s5rf_deploy.graphs.artifact import LifGraph
+from s5rf_deploy.graphs.artifact import LifGraph, LifStage
+from s5rf_deploy.graphs.frameworks import semantics_named
 from s5rf_deploy.graphs.network import GraphNetwork
 from s5rf_deploy.hw_profiles import HardwareProfile
 from s5rf_deploy.s5rf.artifact import FxpNetwork
@@ -56,7 +57,7 @@ def _graph(net: GraphNetwork) -> dict[str, Any]:
         nodes.append({"node": name, "type": type(node).__name__,
                       "parameters": int(sum(np.size(v) for v in params.values() if isinstance(v, np.ndarray)))})
     summary = {"kind": "NIR graph", "inputs": net.input_dim, "outputs": net.output_dim, "dt": net.dt,
-               "input_convention": net.input_convention, "edges": len(net.edges),
+               "input_convention": net.input_convention, "semantics": net.semantics, "edges": len(net.edges),
                "types": dict(sorted(Counter(n["type"] for n in nodes).items())), "nodes": nodes,
                "parameters": sum(n["parameters"] for n in nodes)}
     return summary
@@ -64,9 +65,19 @@ def _graph(net: GraphNetwork) -> dict[str, Any]:
 
 def _fixed_graph(net: LifGraph) -> dict[str, Any]:
     stages = [{"stage": k, "node": st.node, "neurons": st.size, "du": st.du, "dv": st.dv, "vth": st.vth,
-               "synapses": len(st.inputs)} for k, st in enumerate(net.stages)]
+               "synapses": len(st.inputs)} | _rule(st) for k, st in enumerate(net.stages)]
     return {"kind": f"fixed-point graph ({net.precision}) on Lava LIF", "inputs": net.input_dim,
-            "outputs": list(net.outputs), "profile": net.profile.name, "stages": stages, "dt": net.dt}
+            "outputs": list(net.outputs), "profile": net.profile.name, "stages": stages, "dt": net.dt,
+            "semantics": net.provenance.get("semantics", "nir")}
+
+
+def _rule(st: LifStage) -> dict[str, Any]:
+    """A stage's spike rule where it is not Lava's (reset, inclusive threshold, spikes per step)."""
+    rule = st.rule
+    if rule.is_lava:
+        return {}
+    return {"reset": rule.reset, "fires_at": ">=" if rule.inclusive else ">"} | (
+        {"max_spikes": rule.max_spikes} if rule.max_spikes > 1 else {})
 
 
 def _fixed_s5rf(net: FxpNetwork) -> dict[str, Any]:
@@ -123,6 +134,7 @@ def summary_text(summary: dict[str, Any]) -> str:
     if "types" in summary:
         lines.append(f"  {len(summary['nodes'])} nodes ({', '.join(f'{n} {t}' for t, n in summary['types'].items())}),"
                      f" {summary['edges']} edges, dt {summary['dt']}, input convention {summary['input_convention']}")
+        lines.append(f"  semantics {summary['semantics']}: {semantics_named(summary['semantics']).summary}")
     for st in summary.get("stages", []):
         lines.append("  stage " + ", ".join(f"{k} {v}" for k, v in st.items() if k != "stage"))
     if "parameters" in summary:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
@@ -11,27 +10,35 @@ from s5rf_deploy.errors import FormatError, S5RFError
 from s5rf_deploy.graphs.network import GraphNetwork
 from s5rf_deploy.s5rf import checkpoint
 from s5rf_deploy.s5rf.network import S5RFNetwork, network_from_model
+from s5rf_deploy.tasks.backends import artifact_kind
+from s5rf_deploy.timing import stage
 
-log = logging.getLogger(__name__)
 NETX_SUFFIXES = (".net", ".h5", ".hdf5")  # lava-dl netx HDF5 networks
 
 
 def load_network(path: str | os.PathLike, config: str | os.PathLike | None = None, dt: float | None = None,
-                 as_graph: bool = False) -> S5RFNetwork | GraphNetwork:
+                 as_graph: bool = False, semantics: str | None = None,
+                 convention: str | None = None) -> S5RFNetwork | GraphNetwork:
     """A native checkpoint, a reference ``.eqx`` (with its JSON ``config``), a ``.nir`` file or a lava-dl netx
     HDF5 network (a :class:`GraphNetwork`; ``dt`` defaults to 1, time in steps).
 
     NIR files written by s5rf-deploy come back as the exact :class:`S5RFNetwork`
     (unless ``as_graph``); other NIR graphs as a :class:`GraphNetwork` whose
-    sampling period is ``dt`` or the graph's ``dt`` metadata.
+    sampling period is ``dt`` or the graph's ``dt`` metadata, read with ``semantics`` and the input
+    ``convention`` (defaults: the file's; docs/interop.md).
     """
-    p = Path(path)
+    with stage(f"load {path}"):
+        return _load_float(Path(path), config, dt, as_graph, semantics, convention)
+
+
+def _load_float(p: Path, config: str | os.PathLike | None, dt: float | None, as_graph: bool,
+                semantics: str | None = None, convention: str | None = None) -> S5RFNetwork | GraphNetwork:
     if not p.is_file():
         raise FormatError(f"{p}: no such file")
     if p.suffix == ".nir":
         from s5rf_deploy.converters.nir.load import load_nir
 
-        return load_nir(p, dt=dt, as_graph=as_graph)
+        return load_nir(p, dt=dt, as_graph=as_graph, semantics=semantics, convention=convention)
     if p.suffix in NETX_SUFFIXES:
         from s5rf_deploy.converters.netx import read_netx, to_graph
 
@@ -51,19 +58,19 @@ def load_network(path: str | os.PathLike, config: str | os.PathLike | None = Non
 
 
 def load_any(path: str | os.PathLike, config: str | os.PathLike | None = None, dt: float | None = None,
-             as_graph: bool = False):
+             as_graph: bool = False, semantics: str | None = None, convention: str | None = None):
     """Like :func:`load_network`, but fixed-point artifacts load as an :class:`FxpNetwork` (S5-RF) or a
     :class:`~s5rf_deploy.graphs.artifact.LifGraph` (standard graphs)."""
     from s5rf_deploy.graphs import artifact as lif_graph
     from s5rf_deploy.s5rf import artifact as fxp_network
 
     p = Path(path)
-    kind = container.peek_kind(p) if p.is_file() and p.suffix not in (".nir", ".eqx", *NETX_SUFFIXES) else None
-    if kind == fxp_network.KIND:
-        net = fxp_network.load_fxp(p)
-    elif kind == lif_graph.KIND:
-        net = lif_graph.load_lif_graph(p)
-    else:
-        net = load_network(path, config, dt=dt, as_graph=as_graph)
-    log.info("loaded %s: %s", p, type(net).__name__)
+    kind = artifact_kind(p)
+    with stage(f"load {path}"):
+        if kind == fxp_network.KIND:
+            net = fxp_network.load_fxp(p)
+        elif kind == lif_graph.KIND:
+            net = lif_graph.load_lif_graph(p)
+        else:
+            net = _load_float(p, config, dt, as_graph, semantics, convention)
     return net

@@ -5,23 +5,24 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 import nir
 import numpy as np
 import torch
 
 from s5rf_deploy.atomic import atomic_path
-from s5rf_deploy.errors import S5RFError
+from s5rf_deploy.fixed.engine import FixedRun
 from s5rf_deploy.graphs.network import SPIKING_TYPES, GraphNetwork
+from s5rf_deploy.progress import Progress, batches
 from s5rf_deploy.s5rf.network import S5RFNetwork, model_from_network
 from s5rf_deploy.tasks.families import GRAPH, S5RF, family_of, is_fixed, quantize_network
+from s5rf_deploy.tasks.shards import Pool, run_job
+from s5rf_deploy.timing import stage
 
 log = logging.getLogger(__name__)
-
-
-def _batches(n: int, batch_size: int, progress: Callable | None):
-    starts = range(0, n, batch_size)
-    return progress(starts) if progress else starts
 
 
 def _finish(parts: dict[str, list[np.ndarray]]) -> dict[str, np.ndarray]:
@@ -31,14 +32,14 @@ def _finish(parts: dict[str, list[np.ndarray]]) -> dict[str, np.ndarray]:
 
 
 def simulate_torch(net: S5RFNetwork, inputs: np.ndarray, record: Iterable[str] = (), batch_size: int = 64,
-                   progress: Callable | None = None) -> dict[str, np.ndarray]:
+                   progress: Progress | None = None) -> dict[str, np.ndarray]:
     """Float64 PyTorch forward: readout log-probs, predictions and optional recordings."""
     record = set(record)
     model = model_from_network(net)
     parts: dict[str, list[np.ndarray]] = {}
     with torch.no_grad():
-        for start in _batches(len(inputs), batch_size, progress):
-            batch = torch.from_numpy(inputs[start:start + batch_size]).double()
+        for part in batches(len(inputs), batch_size, progress):
+            batch = torch.from_numpy(inputs[part]).double()
             out = model(batch, record_states="states" in record)
             parts.setdefault("readout", []).append(out.logprobs.numpy())
             if "spikes" in record:
@@ -56,19 +57,20 @@ def spiking_nodes(net: GraphNetwork) -> list[str]:
 
 
 def simulate_graph(net: GraphNetwork, inputs: np.ndarray, record: Iterable[str] = (), batch_size: int = 64,
-                   progress: Callable | None = None, dt: float | None = None) -> dict[str, np.ndarray]:
-    """Exact NIR-graph simulation: ``readout`` is the time mean of the Output node(s); ``spikes_<node>`` of
-    spiking nodes and ``states_<node>`` (the voltage after each step) of every neuron node when recorded."""
-    from s5rf_deploy.graphs.exact_sim import GraphSimulator
+                   progress: Progress | None = None, dt: float | None = None) -> dict[str, np.ndarray]:
+    """Float NIR-graph simulation under the graph's semantics (exact for ``nir``): ``readout`` is the time mean
+    of the Output node(s); ``spikes_<node>`` of spiking nodes and ``states_<node>`` (the voltage after each step)
+    of every neuron node when recorded."""
+    from s5rf_deploy.graphs.discrete_sim import float_simulator
 
     record = set(record)
-    sim = GraphSimulator(net, dt)
+    sim = float_simulator(net, dt)
     spiking = spiking_nodes(net) if "spikes" in record else []
     stateful = sorted(sim.systems) if "states" in record else []
     names = tuple(dict.fromkeys(spiking + stateful))
     parts: dict[str, list[np.ndarray]] = {}
-    for start in _batches(len(inputs), batch_size, progress):
-        res = sim.run(inputs[start:start + batch_size], names)
+    for part in batches(len(inputs), batch_size, progress):
+        res = sim.run(inputs[part], names)
         parts.setdefault("readout", []).append(res["outputs"].mean(axis=1))
         parts.setdefault("outputs", []).append(res["outputs"])
         for name in spiking:
@@ -79,7 +81,7 @@ def simulate_graph(net: GraphNetwork, inputs: np.ndarray, record: Iterable[str] 
 
 
 def simulate_network_as_graph(net: S5RFNetwork, inputs: np.ndarray, record: Iterable[str] = (),
-                              batch_size: int = 64, progress: Callable | None = None) -> dict[str, np.ndarray]:
+                              batch_size: int = 64, progress: Progress | None = None) -> dict[str, np.ndarray]:
     """An S5-RF network through its NIR encoding and the exact graph simulator.
 
     Same keys as :func:`simulate_torch`: log-probabilities in ``readout``,
@@ -97,19 +99,9 @@ def simulate_network_as_graph(net: S5RFNetwork, inputs: np.ndarray, record: Iter
     return _finish({k: [v] for k, v in renamed.items()})
 
 
-def simulate_fixed(net, inputs: np.ndarray, record: Iterable[str] = (), batch_size: int = 256,
-                   progress: Callable | None = None, backend: str = "stepper") -> dict[str, np.ndarray]:
-    """Fixed point on the stepper or on Lava (``Loihi2SimCfg``, fixed_pt): integer readout
-    accumulators (S5-RF) or the Output's spike counts or voltage sums (graphs), spikes, states
-    and saturation counts."""
-    record = set(record)
-    family = family_of(net)
-    if backend == "lava":
-        if "states" in record and family is GRAPH:
-            raise S5RFError("Lava runs of standard graphs record spikes only (the stepper records states)")
-        res = family.lava(net, inputs.shape[1]).run(inputs, record=bool(record), progress=progress)
-    else:
-        res = family.stepper(net).run(inputs, record, batch_size, progress)
+def fixed_outputs(res: FixedRun, record: Iterable[str]) -> dict[str, np.ndarray]:
+    """The ``simulate`` outputs of a fixed-point run (stepper or Lava): integer readout accumulators (S5-RF) or
+    the Output's spike counts or voltage sums (graphs), predictions, recorded traces and saturation counts."""
     run = {"readout": res.readout, "predictions": res.predictions}
     if res.saturation:
         run["saturation"] = np.array([res.saturation[k] for k in sorted(res.saturation)], np.int64)
@@ -118,30 +110,35 @@ def simulate_fixed(net, inputs: np.ndarray, record: Iterable[str] = (), batch_si
     return run
 
 
-def simulate_graph_lava_float(net: GraphNetwork, inputs: np.ndarray, record: Iterable[str] = (),
-                              progress: Callable | None = None, dt: float | None = None) -> dict[str, np.ndarray]:
-    """A standard graph on Lava's floating_pt ``Dense``/``LIF``: ``readout`` = time mean of the Output,
-    as :func:`simulate_graph`."""
+def lava_runner(net, steps: int, dt: float | None = None, states: bool = False):
+    """The Lava runner of ``net`` for sequences of ``steps`` steps (recording states too with ``states``): fixed
+    point for an artifact, Lava's floating_pt models for a float network."""
+    if is_fixed(net):
+        return family_of(net).lava(net, steps, states)
+    if family_of(net) is S5RF:
+        from s5rf_deploy.s5rf.lava import LavaRunner
+        from s5rf_deploy.s5rf.layout import float_pipeline
+
+        return LavaRunner(float_pipeline(net), steps)
     from s5rf_deploy.graphs.quantize import lif_graph
 
     graph, _ = lif_graph(net, None, dt)
-    run = simulate_fixed(graph, inputs, set(record), len(inputs), progress, "lava")
-    run["readout"] = run["readout"] / inputs.shape[1]
-    return run
+    return family_of(graph).lava(graph, steps, states)
 
 
-def simulate_lava_float(net: S5RFNetwork, inputs: np.ndarray, record: Iterable[str] = (),
-                        progress: Callable | None = None) -> dict[str, np.ndarray]:
-    """Float S5-RF network on Lava's floating_pt models; readout as log-probabilities like torch's.
-
-    ``states_<i>`` are the RF states z (complex) of layer i's dynamics stage.
-    """
-    from s5rf_deploy.s5rf.lava import LavaRunner
-    from s5rf_deploy.s5rf.layout import float_pipeline
-
+def simulate_lava(net, runner, inputs: np.ndarray, record: Iterable[str] = (),
+                  progress: Progress | None = None) -> dict[str, np.ndarray]:
+    """``net`` on Lava through its :func:`lava_runner`: an artifact's outputs as :func:`fixed_outputs`; a float
+    S5-RF network's readout as log-probabilities like torch's (``states_<i>``: the complex RF states z of layer
+    i's dynamics stage); a float graph's readout as the time mean of the Output, as :func:`simulate_graph`."""
     record = set(record)
+    res = runner.run(inputs, record=bool(record), progress=progress)
     steps = inputs.shape[1]
-    res = LavaRunner(float_pipeline(net), steps).run(inputs, bool(record), progress)
+    if is_fixed(net) or family_of(net) is GRAPH:
+        run = fixed_outputs(res, record)
+        if not is_fixed(net):
+            run["readout"] = run["readout"] / steps
+        return run
     run = {"readout": torch.log_softmax(torch.from_numpy(res.readout / steps), -1).numpy()}
     if "spikes" in record:
         run.update({f"spikes_{i}": s for i, s in enumerate(res.spikes)})
@@ -150,48 +147,81 @@ def simulate_lava_float(net: S5RFNetwork, inputs: np.ndarray, record: Iterable[s
     return _finish({k: [v] for k, v in run.items()})
 
 
-def choose_backend(net, backend: str | None, precision: str | None) -> tuple[str, str]:
-    """The (backend, precision) a ``simulate`` call means: fixed point for artifacts and the stepper, else
-    float on torch (S5-RF) or the exact NIR simulator (graphs)."""
-    fixed = is_fixed(net)
-    precision = precision or ("fixed" if fixed or backend == "stepper" else "float")
-    if fixed and precision == "float":
-        raise S5RFError("a fixed-point artifact has no float model; give the float model instead")
-    if precision == "fixed":
-        if backend not in (None, "stepper", "lava"):
-            raise S5RFError(f"fixed point runs on the stepper or lava backend, not {backend!r}")
-        return backend or "stepper", precision
-    backend = backend or ("torch" if family_of(net) is S5RF else "nir")
-    if backend == "stepper":
-        raise S5RFError("the stepper backend runs fixed point (--precision fixed)")
-    if backend == "torch" and family_of(net) is not S5RF:
-        raise S5RFError("the torch backend runs S5-RF networks; use --backend nir for this graph")
-    return backend, precision
+def simulate_graph_lava_float(net: GraphNetwork, inputs: np.ndarray, record: Iterable[str] = (),
+                              progress: Progress | None = None, dt: float | None = None) -> dict[str, np.ndarray]:
+    """A standard graph on Lava's floating_pt ``Dense``/``LIF``: ``readout`` = time mean of the Output,
+    as :func:`simulate_graph`."""
+    return simulate_lava(net, lava_runner(net, inputs.shape[1], dt, "states" in record), inputs, record, progress)
+
+
+def merge_runs(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The outputs of one run from those of consecutive slices of its samples: arrays joined in order,
+    saturation counts summed."""
+    first = parts[0]
+    return {k: sum(p[k] for p in parts) if k == "saturation" else first[k] if k == "saturation_names"
+            else np.concatenate([p[k] for p in parts]) for k in first}
+
+
+@dataclass(frozen=True)
+class SimulationJob:
+    """What :func:`simulate` runs (a fixed-point ``net`` is quantized already), for any slice of the samples
+    (:mod:`s5rf_deploy.tasks.shards`); ``build`` makes the stepper or Lava runner once."""
+
+    net: Any
+    backend: str
+    steps: int
+    record: tuple[str, ...] = ()
+    batch_size: int = 64
+    dt: float | None = None
+
+    @property
+    def quantum(self) -> int:
+        """Shards hold whole batches (Lava runs sample by sample)."""
+        return 1 if self.backend == "lava" else self.batch_size
+
+    def build(self) -> Callable[[np.ndarray, Progress | None], dict[str, np.ndarray]]:
+        runner = (lava_runner(self.net, self.steps, self.dt, "states" in self.record) if self.backend == "lava"
+                  else family_of(self.net).stepper(self.net) if self.backend == "stepper" else None)
+        return partial(self.run, runner)
+
+    def run(self, runner, inputs: np.ndarray, progress: Progress | None = None) -> dict[str, np.ndarray]:
+        """The outputs on ``inputs``, with the ``runner`` :meth:`build` made."""
+        if self.backend == "lava":
+            return simulate_lava(self.net, runner, inputs, self.record, progress)
+        if self.backend == "stepper":
+            return fixed_outputs(runner.run(inputs, self.record, self.batch_size, progress), self.record)
+        if self.backend == "torch":
+            return simulate_torch(self.net, inputs, self.record, self.batch_size, progress)
+        if family_of(self.net) is S5RF:
+            return simulate_network_as_graph(self.net, inputs, self.record, self.batch_size, progress)
+        return simulate_graph(self.net, inputs, self.record, self.batch_size, progress, self.dt)
+
+    def merge(self, parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+        return merge_runs(parts)
 
 
 def simulate(net, inputs: np.ndarray, backend: str, precision: str, profile, record: Iterable[str] = (),
-             batch_size: int = 64, progress: Callable | None = None, dt: float | None = None,
-             warn: Callable[[str], None] = log.warning) -> dict[str, np.ndarray]:
-    """Run ``net`` on ``inputs`` as :func:`choose_backend` decided; a float network run in fixed point is
-    quantized for ``profile`` first, for sequences of the inputs' length (problems go to ``warn``)."""
-    if precision == "fixed":
-        if not is_fixed(net):
-            net, report = quantize_network(net, profile, max_steps=inputs.shape[1], dt=dt)
-            for problem in report.overflow:
-                warn(f"{problem} (quantized on the fly for {profile.name}; `quantize` checks this)")
-            for message in report.warnings:
-                warn(message)
-        return simulate_fixed(net, inputs, record, batch_size, progress, backend)
-    s5rf = family_of(net) is S5RF
-    if backend == "lava":
-        if s5rf:
-            return simulate_lava_float(net, inputs, record, progress)
-        return simulate_graph_lava_float(net, inputs, record, progress, dt)
-    if backend == "torch":
-        return simulate_torch(net, inputs, record, batch_size, progress)
-    if s5rf:
-        return simulate_network_as_graph(net, inputs, record, batch_size, progress)
-    return simulate_graph(net, inputs, record, batch_size, progress, dt)
+             batch_size: int = 64, progress: Progress | None = None, dt: float | None = None,
+             warn: Callable[[str], None] = log.warning, pool: Pool | None = None) -> dict[str, np.ndarray]:
+    """Run ``net`` on ``inputs`` as :func:`~s5rf_deploy.tasks.backends.choose_backend` decided; a float network
+    run in fixed point is quantized for ``profile`` first, for sequences of the inputs' length (problems go to
+    ``warn``).  ``progress`` is told the samples done.  With a ``pool`` the samples run in shards on its workers, with
+    the same result."""
+    with stage(f"run {len(inputs)} samples on {backend} ({precision})"):
+        return _simulate(net, inputs, backend, precision, profile, record, batch_size, progress, dt, warn, pool)
+
+
+def _simulate(net, inputs: np.ndarray, backend: str, precision: str, profile, record: Iterable[str],
+              batch_size: int, progress: Progress | None, dt: float | None, warn: Callable[[str], None],
+              pool: Pool | None) -> dict[str, np.ndarray]:
+    if precision == "fixed" and not is_fixed(net):
+        net, report = quantize_network(net, profile, max_steps=inputs.shape[1], dt=dt)
+        for problem in report.overflow:
+            warn(f"{problem} (quantized on the fly for {profile.name}; `quantize` checks this)")
+        for message in report.warnings:
+            warn(message)
+    job = SimulationJob(net, backend, inputs.shape[1], tuple(record), batch_size, dt)
+    return run_job(job, inputs, progress, pool)
 
 
 def write_run(run: dict[str, np.ndarray], path: str | os.PathLike) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -11,15 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from cli_helpers import assert_ctrl_c_cleans_up, session_processes
 from s5rf_deploy.dataset import save_dataset
 from s5rf_deploy.demo import digits, model_path
 
 pytestmark = pytest.mark.lava
-
-
-def _session_processes(sid: int) -> list[str]:
-    out = subprocess.run(["ps", "-eo", "pid=,sid="], capture_output=True, text=True).stdout.split("\n")
-    return [line.split()[0] for line in out if line.split() and line.split()[1] == str(sid)]
 
 
 @pytest.mark.parametrize("command", ["simulate", "compare"])
@@ -32,21 +26,8 @@ def test_ctrl_c_during_lava_run_cleans_up(tmp_path: Path, command: str):
                              "-o", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 120
-    while len(_session_processes(proc.pid)) < 6 and time.monotonic() < deadline and proc.poll() is None:
+    while len(session_processes(proc.pid)) < 6 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)  # wait until Lava's processes are up
     assert proc.poll() is None, proc.communicate()
     time.sleep(2)
-    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
-    try:
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-    assert proc.returncode == 130, err
-    assert "interrupted" in err and "Traceback" not in err
-    assert not out.exists() and not list(tmp_path.glob(f".{out.name}.*"))
-    for _ in range(50):
-        if not _session_processes(proc.pid):
-            break
-        time.sleep(0.1)
-    assert _session_processes(proc.pid) == []
+    assert_ctrl_c_cleans_up(proc, out)

@@ -6,7 +6,8 @@ environment as ``.venv``, like a clone after ``make demo``'s set-up.  Each must
 exit 0, or 2 where the README shows an ``Error:`` line under it (an intended
 refusal), and print exactly the lines the README shows under it; a line ``...``
 stands for any number of lines.  stdout and stderr are read together,
-unbuffered, in the order a terminal shows them.
+unbuffered, in the order a terminal shows them; progress lines are left out (they appear only on
+runs that take long enough).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import numpy as np
 import pytest
 
 from helpers import REPO
+from s5rf_deploy.cli.common import PROGRESS_LINE
 from s5rf_deploy.demo.workspace import NEXT_COMMANDS
 
 README = REPO / "README.md"
@@ -75,6 +77,15 @@ def matches(shown: Sequence[str], actual: Sequence[str]) -> bool:
     if shown[0] == ELLIPSIS:
         return any(matches(shown[1:], actual[i:]) for i in range(len(actual) + 1))
     return bool(actual) and actual[0] == shown[0] and matches(shown[1:], actual[1:])
+
+
+def printed(text: str) -> list[str]:
+    """The lines a command printed as the README shows them: without trailing blanks and without progress lines,
+    which appear only on runs that take long enough."""
+    lines = [line.rstrip() for line in text.splitlines() if not PROGRESS_LINE.match(line.rstrip())]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
 
 
 def make_recipe(target: str) -> str:
@@ -130,9 +141,7 @@ def test_readme_runs_as_shown(tmp_path):
             failures.append(f"{where}\n  not run: an earlier command failed")
             break
         rc = int((logs / f"{i}.rc").read_text())
-        actual = [line.rstrip() for line in (logs / f"{i}.out").read_text().splitlines()]
-        while actual and not actual[-1]:
-            actual.pop()
+        actual = printed((logs / f"{i}.out").read_text())
         if rc != example.expected_exit or not matches(example.shown, actual):
             failures.append(f"{where}\n  exit {rc} (expected {example.expected_exit}); printed:\n"
                             + "\n".join(f"    {line}" for line in actual)

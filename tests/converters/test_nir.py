@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import DATA_DIR, make_model, random_spikes
+from helpers import DATA_DIR, make_model, paper_stimulus, random_spikes
 from s5rf_deploy.converters.nir.export import to_nir, write_nir
 from s5rf_deploy.converters.nir.load import load_nir
 from s5rf_deploy.errors import S5RFError
@@ -255,7 +255,6 @@ def test_graph_errors_name_the_problem():
 
 
 # The NIR paper's stimulus (paper/01_lif): 100 bins, each one entry followed by nine zeros.
-PAPER_STIMULUS_ONES = [6, 22, 27, 31, 32, 35, 37, 40, 41, *range(43, 54), *range(67, 79), 84, 85]
 
 
 def test_lif_norse_reproduces_exact_trace():
@@ -270,8 +269,7 @@ def test_lif_norse_reproduces_exact_trace():
     that difference then decays.
     """
     exact = np.loadtxt(PAPER / "lif_exact.csv", delimiter=",")
-    d = np.zeros(1000)
-    d[np.array(PAPER_STIMULUS_ONES) * 10] = 1.0
+    d = paper_stimulus()
     np.testing.assert_array_equal(d, exact[:, 0])
     net = from_nir(nir.read(PAPER / "lif_norse.nir"), dt=1e-4, input_convention="zoh")
     res = GraphSimulator(net).run(d[None, :, None], record=("1",))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
+import pytest
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from s5rf_deploy.fixed import arithmetic as fx
@@ -93,3 +94,60 @@ def test_lif_update_follows_lava_equations(u, v, a_in, du, dv):
     v1 = max(-(2**23) + 1, min(2**23 - 1, r0(v * (4096 - dv)) + u1))
     out_u, out_v, _ = fx.lif_update(np.array([u]), np.array([v]), np.array([a_in]), du, dv)
     assert (int(out_u[0]), int(out_v[0])) == (u1, v1)
+
+
+RULES = [fx.SpikeRule(reset, inclusive) for reset in fx.RESETS for inclusive in (False, True)] + [
+    fx.SpikeRule("subtract", True, 3), fx.SpikeRule("subtract_next", True, 255)]
+
+
+def _fire_by_hand(v: int, level: int, rule: fx.SpikeRule, last: int) -> tuple[int, int]:
+    """The spike count and the v after the step of one neuron, from the rules of docs/interop.md: the reset the
+    last step carries, then the threshold test and the immediate reset."""
+    if rule.reset == "subtract_next":
+        v -= last * level
+    elif rule.reset == "zero_next" and last:
+        v = 0
+    v = max(-(2**23) + 1, min(2**23 - 1, v))
+    reached = v >= level if rule.inclusive else v > level
+    count = 0 if not reached else min(v // level, rule.max_spikes) if rule.max_spikes > 1 else 1
+    if rule.reset == "zero" and reached:
+        v = 0
+    elif rule.reset == "subtract":
+        v -= count * level
+    return count, v
+
+
+@pytest.mark.parametrize("rule", RULES, ids=str)
+@given(v=st.integers(-(2**23) + 1, 2**23 - 1), vth=st.integers(1, 2**17 - 1), last=st.integers(0, 3))
+@example(v=64, vth=1, last=1)  # v at the threshold: only inclusive rules fire
+@example(v=64 * 7 + 5, vth=1, last=2)  # several thresholds: multi-spike counts
+def test_lif_step_fires_and_resets_by_rule(rule, v, vth, last):
+    """With no input (u stays 0: du 4095) and a voltage that does not decay (dv 0), one step of lif_step is
+    the carried reset, the threshold test and the reset of the rule, on integers."""
+    last = min(last, rule.max_spikes)
+    level = vth << 6
+    u, v_out, spikes, _ = fx.lif_step(np.array([0]), np.array([v]), np.array([0]), 4095, 0, vth, rule,
+                                      np.array([last]))
+    assert (int(spikes[0]), int(v_out[0])) == _fire_by_hand(v, level, rule, last)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=str)
+def test_fire_on_floats_equals_integers(rule):
+    """The float reading (discrete simulator, Lava's float model) and the integer one share fire/carried_reset:
+    on integer-valued floats they give the same numbers."""
+    rng = np.random.default_rng(1)
+    v = rng.integers(-(2**20), 2**20, 500)
+    last = rng.integers(0, min(rule.max_spikes, 3) + 1, 500)
+    level = 1000
+    counts_i, v_i = fx.fire(fx.carried_reset(v, last, level, rule), level, rule)
+    counts_f, v_f = fx.fire(fx.carried_reset(v.astype(float), last.astype(float), float(level), rule), float(level),
+                            rule)
+    np.testing.assert_array_equal(counts_f, counts_i)
+    np.testing.assert_array_equal(v_f, v_i)
+
+
+@pytest.mark.parametrize("kwargs", [{"reset": "halve"}, {"max_spikes": 0}, {"max_spikes": 2},
+                                    {"reset": "zero", "inclusive": True, "max_spikes": 2}])
+def test_impossible_spike_rules_are_refused(kwargs):
+    with pytest.raises(ValueError):
+        fx.SpikeRule(**kwargs)

@@ -94,6 +94,12 @@ CASES = {
     "weight-exponent": (synapse(0, 0, "weight_exp", -9), "(stage0.in.0) weight exponent -9 outside the profile's"),
     "delay-negative": (synapse(0, 0, "delay", -1), "stage 0 synapse from -1 (stage0.in.0) delay -1 outside"),
     "delay-beyond-profile": (synapse(0, 0, "delay", 63), "delay 63 outside the profile's range 0..62"),
+    "reset": (stage(0, "reset", "halve"), "stage 0 reset 'halve' is not one of zero, subtract, subtract_next"),
+    "inclusive-type": (stage(0, "inclusive", 1), "stage 0 inclusive 1 is not true or false"),
+    "max-spikes": (stage(0, "max_spikes", 0), "stage 0 max_spikes 0 outside the profile's range 1..255"),
+    "max-spikes-range": (stage(0, "max_spikes", 256), "stage 0 max_spikes 256 outside the profile's range 1..255"),
+    "multi-spike-zero-reset": (stage(0, "max_spikes", 3), "stage 0 spike rule: multi-spike needs"),
+    "voltage-rule": (stage(2, "reset", "subtract"), "stage 2 is a voltage stage with a spike rule other than Lava's"),
 }
 
 
@@ -101,6 +107,16 @@ CASES = {
 def test_corrupt_field_is_refused_in_one_line(good, tmp_path, edit, message):
     path = corrupt(good, tmp_path, KIND, edit)
     refused(path, message, lambda: load_lif_graph(path))
+
+
+def test_artifact_without_rule_fields_loads_with_lavas_rule(good, tmp_path):
+    """Artifacts written before spike rules existed keep Lava's LIF rule."""
+    def strip(meta: dict, arrays: dict) -> None:
+        for st in meta["stages"]:
+            for key in ("reset", "inclusive", "max_spikes"):
+                del st[key]
+    loaded = load_lif_graph(corrupt(good, tmp_path, KIND, strip))
+    assert all(st.rule.is_lava for st in loaded.stages)
 
 
 def test_valid_artifact_round_trips(good):

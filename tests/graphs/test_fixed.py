@@ -6,8 +6,9 @@ import nir
 import numpy as np
 import pytest
 
-from helpers import DATA_DIR
+from helpers import DATA_DIR, paper_stimulus
 from s5rf_deploy.graphs.artifact import load_lif_graph, save_lif_graph
+from s5rf_deploy.graphs.discrete_sim import DiscreteSimulator
 from s5rf_deploy.graphs.exact_sim import GraphSimulator
 from s5rf_deploy.graphs.layout import BIAS_SOURCE, INPUT_OFFSET, INPUT_SOURCE, LoweredGraph, lower
 from s5rf_deploy.graphs.network import GraphError, from_nir
@@ -19,7 +20,6 @@ PAPER = DATA_DIR / "nir-paper"
 BRAILLE = ["braille_noDelay_bias_zero.nir", "braille_noDelay_noBias_subtract.nir"]
 LOIHI2 = load_profile("loihi2")
 # The NIR paper's stimulus (paper/01_lif): 100 bins, each one entry followed by nine zeros.
-PAPER_STIMULUS_ONES = [6, 22, 27, 31, 32, 35, 37, 40, 41, *range(43, 54), *range(67, 79), 84, 85]
 
 
 def _random_graph(seed: int) -> nir.NIRGraph:
@@ -118,6 +118,21 @@ def test_lowering_is_exact(name, net):
                                    err_msg=p.name)
 
 
+@pytest.mark.parametrize("name,net", GRAPHS, ids=[g[0] for g in GRAPHS])
+def test_discrete_simulator_on_exact_populations_equals_exact_simulator(name, net):
+    """The framework semantics' float simulator (exact time, no pipeline), run on the populations of the exact
+    reading, reproduces the exact simulator: outputs and voltages to 1e-9, the same spikes."""
+    x = _spikes(net, 200)
+    sim = DiscreteSimulator(net)
+    names = tuple(sim.pops)
+    exact, ours = GraphSimulator(net).run(x, names), sim.run(x, names)
+    np.testing.assert_allclose(ours["outputs"], exact["outputs"], atol=1e-9)
+    for node in names:
+        np.testing.assert_allclose(ours[f"v_{node}"], exact[f"v_{node}"], atol=1e-9, rtol=1e-9, err_msg=node)
+        if sim.pops[node].spiking:
+            np.testing.assert_array_equal(ours[f"out_{node}"], exact[f"out_{node}"], err_msg=node)
+
+
 @pytest.mark.lava
 @pytest.mark.parametrize("name,net", GRAPHS, ids=[g[0] for g in GRAPHS])
 def test_lava_fixed_point_equals_stepper(name, net, tmp_path):
@@ -178,8 +193,7 @@ def test_lif_norse_fixed_point_against_paper_traces():
     exact = np.loadtxt(PAPER / "lif_exact.csv", delimiter=",")
     loihi = np.loadtxt(PAPER / "lif_lava_loihi_fixed.csv", delimiter=",")
     cpu = np.loadtxt(PAPER / "lif_lava_cpu_fixed.csv", delimiter=",")
-    stimulus = np.zeros(1000)
-    stimulus[np.array(PAPER_STIMULUS_ONES) * 10] = 1.0
+    stimulus = paper_stimulus()
     np.testing.assert_array_equal(loihi[:, 0], stimulus)
     net = from_nir(nir.read(PAPER / "lif_norse.nir"), dt=1e-4, input_convention="zoh")
     graph, _ = lif_graph(net, LOIHI2)

@@ -36,14 +36,15 @@ def test_inspect_s5rf_model_with_pole_plot(tmp_path):
 
 
 def test_inspect_graph_and_fixed_artifact(tmp_path):
-    result = run("inspect", BRAILLE, "--dt", "1e-4")
+    result = run("inspect", BRAILLE, "--semantics", "snntorch-zero")
     assert result.exit_code == 0, result.output
     assert "2 CubaLIF" in result.output and "45 neurons" in result.output
-    assert run("convert", BRAILLE, "--dt", "1e-4", "-o", str(tmp_path / "b.fxp")).exit_code == 0
+    assert run("convert", BRAILLE, "--semantics", "snntorch-zero", "-o", str(tmp_path / "b.fxp")).exit_code == 0
     result = run("--json", "inspect", str(tmp_path / "b.fxp"))
     summary = json.loads(result.output)
     assert [st["node"] for st in summary["stages"]] == ["lif1.lif", "lif2"]
-    assert_bad_input(run("inspect", BRAILLE, "--dt", "1e-4", "--poles", str(tmp_path / "p.png")), "pole plots")
+    assert_bad_input(run("inspect", BRAILLE, "--semantics", "snntorch-zero", "--poles", str(tmp_path / "p.png")),
+                     "pole plots")
     assert not (tmp_path / "p.png").exists()
 
 
@@ -58,7 +59,7 @@ def test_convert_round_trips(tmp_path):
     result = run("convert", str(ckpt), "-o", str(fxp), "--profile", "loihi2-wide")
     assert result.exit_code == 0, result.output
     assert load_fxp(fxp).profile.name == "loihi2-wide"
-    assert run("convert", BRAILLE, "--dt", "1e-4", "-o", str(tmp_path / "b.fxp")).exit_code == 0
+    assert run("convert", BRAILLE, "--semantics", "snntorch-zero", "-o", str(tmp_path / "b.fxp")).exit_code == 0
     assert load_lif_graph(tmp_path / "b.fxp").outputs == ("lif2",)
 
 
@@ -72,7 +73,7 @@ def test_convert_refuses_impossible_pairs(tmp_path, source, target, message):
     fxp = tmp_path / "d.fxp"
     assert run("convert", str(model_path()), "-o", str(fxp)).exit_code == 0
     src = {"fxp": str(fxp), "braille": BRAILLE, "model": str(model_path())}[source]
-    assert_bad_input(run("convert", src, "--dt", "1e-4", "-o", str(tmp_path / target)), message)
+    assert_bad_input(run("convert", src, "--dt", "1e-4", "--semantics", "nir", "-o", str(tmp_path / target)), message)
     assert not (tmp_path / target).exists()
     assert not list(tmp_path.glob("*.part"))
 
@@ -95,7 +96,7 @@ def test_convert_netx_both_ways(tmp_path):
 def test_verbose_logs_stages_on_stderr_only(tmp_path):
     result = run("-v", "convert", str(model_path()), "-o", str(tmp_path / "d.nir"))
     assert result.exit_code == 0
-    assert "loaded" in result.stderr and "loaded" not in result.stdout
+    assert "] load " in result.stderr and "] load " not in result.stdout
     quiet = run("convert", str(model_path()), "-o", str(tmp_path / "e.nir"))
     assert quiet.stderr == ""
 

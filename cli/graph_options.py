@@ -1,0 +1,41 @@
+"""``--semantics`` and ``--convention``: how a command reads a NIR graph from another framework."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+# The names of s5rf_deploy.graphs.frameworks.SEMANTICS (kept here so that --help imports nothing heavy; a test
+# checks they agree).
+SEMANTICS_NAMES = ("nir", "snntorch", "snntorch-zero", "norse", "sinabs", "sinabs-single", "rockpool",
+                   "spyx")
+CONVENTIONS = ("impulse", "zoh")
+
+
+def reading_options(convention: bool = True) -> Callable[[Callable], Callable]:
+    """Decorator: ``--semantics`` (and, with ``convention``, ``--convention``) collected into one ``reading``
+    keyword argument, a dict to pass on to the loaders (``load_any(..., **reading)``)."""
+    def decorate(command: Callable) -> Callable:
+        @functools.wraps(command)
+        def wrapped(*args: Any, semantics: str | None, **kwargs: Any) -> Any:
+            reading = {"semantics": semantics}
+            if convention:
+                reading["convention"] = kwargs.pop("convention")
+            return command(*args, reading=reading, **kwargs)
+
+        if convention:
+            wrapped = click.option(
+                "--convention", type=click.Choice(CONVENTIONS), default=None,
+                help="Input convention of a NIR graph read by its ODEs (--semantics nir): impulse (a sample is an "
+                     "impulse of area value * dt) or zoh (held over the step).  Default: the file's, else impulse."
+            )(wrapped)
+        return click.option(
+            "--semantics", type=click.Choice(SEMANTICS_NAMES), default=None,
+            help="How the neurons of a NIR graph compute: nir (its ODEs, solved exactly) or what the framework that "
+                 "exported it computes (its step, decay, reset, spikes).  Default: the file's, else the framework "
+                 "recognized in it, else nir (docs/interop.md)."
+        )(wrapped)
+    return decorate

@@ -1,0 +1,89 @@
+"""``s5rf-deploy sweep``: ``compare`` for several profiles and weight digits as one (sharded) job, tabulated."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import click
+
+from s5rf_deploy.cli.common import INPUT, POSITIVE, emit, int_list, progress_bar, warn
+from s5rf_deploy.cli.graph_options import reading_options
+from s5rf_deploy.cli.scale import cluster_options
+
+DIGITS = (1, 2, 3, 4)
+
+
+def _profiles(_ctx: click.Context, _param: click.Parameter, text: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(name.strip() for name in text.split(",")))
+    if not all(names):
+        raise click.BadParameter(f"expected comma-separated profile names or TOML paths, got {text!r}")
+    return names
+
+
+def _digits(_ctx: click.Context, _param: click.Parameter, text: str) -> tuple[int, ...]:
+    digits = tuple(dict.fromkeys(int_list(text)))
+    if not set(digits) <= set(DIGITS):
+        raise click.BadParameter(f"digits per connection are {', '.join(map(str, DIGITS))}; got {text!r}")
+    return digits
+
+
+@click.command("sweep")
+@click.argument("model", type=INPUT)
+@click.option("--input", "input_path", required=True, type=INPUT,
+              help=".npz with inputs (N,T,H) of 0/1 spikes and optional labels (N,).")
+@click.option("--labels", is_flag=True, help="Also report the fixed-point accuracy against the labels.")
+@click.option("--config", "config", type=INPUT, help="Config JSON for a reference .eqx model.")
+@click.option("--dt", type=POSITIVE, help="Sampling period for NIR graphs without dt metadata.")
+@reading_options()
+@click.option("--profiles", default="loihi2", show_default=True, callback=_profiles,
+              help="Comma-separated hardware profiles (names or TOML paths).")
+@click.option("--digits", default="1,2", show_default=True, callback=_digits,
+              help="Comma-separated weight digits (synapses) per connection to try, each 1..4.")
+@click.option("--calibrate", type=INPUT,
+              help=".npz whose inputs choose the scales (default: the first 256 samples of --input).")
+@click.option("--samples", type=click.IntRange(min=1), help="Only the first N samples.")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Report folder to write.")
+@click.option("--force", is_flag=True, help="Replace an existing report folder.")
+@cluster_options
+@click.pass_context
+def sweep(ctx: click.Context, model: str, input_path: str, labels: bool, config: str | None, dt: float | None,
+          reading: dict,
+          profiles: tuple[str, ...], digits: tuple[int, ...], calibrate: str | None, samples: int | None,
+          output: str, force: bool, workers: int, scheduler: str | None) -> None:
+    """Quantize MODEL for every profile and number of weight digits, compare each with the float model on a
+    dataset, and tabulate accuracy, agreement and resources.
+
+    Writes OUTPUT/report.json, report.md and sweep.png.  The runs of all
+    choices are one job: with --workers or --scheduler they share the workers.
+
+    \b
+    Examples:
+      s5rf-deploy sweep model.s5rf --input test.npz --labels --digits 1,2,3 -o sweep
+      s5rf-deploy sweep model.s5rf --input test.npz --profiles loihi2,loihi2-wide --workers 2 -o sweep
+    """
+    from s5rf_deploy.atomic import check_output_dir
+    from s5rf_deploy.dataset import load_spike_dataset
+    from s5rf_deploy.hw_profiles import load_profile
+
+    check_output_dir(output, force)
+    for profile in profiles:
+        load_profile(profile)
+    data = load_spike_dataset(input_path, samples, labels)
+
+    from s5rf_deploy.tasks.cluster import sample_pool
+    from s5rf_deploy.tasks.compare import checked_labels
+    from s5rf_deploy.tasks.loading import load_network
+    from s5rf_deploy.tasks.report_text import text_table
+    from s5rf_deploy.tasks.sweep import Choice, sweep
+    from s5rf_deploy.tasks.sweep_report import HEADER, table_rows, write_sweep
+
+    net = load_network(model, config, dt=dt, **reading)
+    truth = checked_labels(net, data, input_path, labels)
+    choices = [Choice(profile, d) for profile in profiles for d in digits]
+    pool = ctx.with_resource(sample_pool(workers, scheduler))
+    with progress_bar(ctx, "sweep", len(choices) * len(data)) as progress:
+        entries = sweep(net, data.inputs, truth, choices, input_path, calibrate, dt, partial(warn, ctx), progress,
+                        pool)
+    files = write_sweep(output, str(model), len(data), entries, force)
+    emit(ctx, {"model": str(model), "samples": len(data), "choices": entries, "files": files},
+         text_table(HEADER, table_rows(entries)) + f"\nwrote {output}/: {', '.join(files)}")
