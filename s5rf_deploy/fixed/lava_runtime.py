@@ -1,7 +1,8 @@
 """Running Lava process graphs on the CPU backend: samples back to back, Ctrl-C and errors end every process.
 
-Lava forks one OS process per process model; they ignore SIGINT (forked while
-it is ignored), so a Ctrl-C reaches only this process, which then ends them.
+Lava forks one OS process per process model; they ignore SIGINT (forked
+within :func:`children_ignore_sigint`), so a Ctrl-C reaches only this process,
+which then ends them.
 A process that runs one network over many batches (a Dask worker,
 ``tasks/shards.py``) calls :func:`keep_runtimes_up`: each graph is then compiled
 once and its runtime stays up between calls until :func:`stop_kept_runtimes`.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -54,6 +56,45 @@ def sigint_ignored() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def sigint_held() -> Iterator[None]:
+    """Block SIGINT (in the main thread; elsewhere do nothing) while worker processes are spawned: they inherit
+    the blocked mask across exec, so a Ctrl-C never reaches them (this process ends them), and a Ctrl-C that
+    came meanwhile is delivered here as soon as the block ends."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+_forking_lava = False  # read by the fork hook below, in the child
+
+
+def _child_ignores_sigint() -> None:
+    if _forking_lava:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+os.register_at_fork(after_in_child=_child_ignores_sigint)
+
+
+@contextlib.contextmanager
+def children_ignore_sigint() -> Iterator[None]:
+    """Every process forked meanwhile (from any thread: Lava starts its processes from several) ignores SIGINT
+    from its first instruction, so a Ctrl-C reaches only this process, which then ends them; this process keeps
+    its own SIGINT handling, so a Ctrl-C while Lava starts is not lost."""
+    global _forking_lava
+    _forking_lava = True
+    try:
+        yield
+    finally:
+        _forking_lava = False
 
 
 def terminate_lava_processes(timeout: float = 5.0) -> None:
@@ -102,7 +143,7 @@ def run_samples(source, cfg, samples: int, steps: int, data: Callable[[int], np.
                                 "workers with DASK_DISTRIBUTED__WORKER__DAEMON=False (docs/scale-out.md)")
             source.data.init = data(0)
             with stage("Lava: compile the process graph and start its runtime",
-                       notice="compiling the Lava process graph (a few seconds)"), sigint_ignored():
+                       notice="compiling the Lava process graph (a few seconds)"), children_ignore_sigint():
                 source.create_runtime(run_cfg=cfg)
         for i in range(samples):
             if i or compiled:

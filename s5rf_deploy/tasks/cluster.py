@@ -15,7 +15,7 @@ import logging
 from collections.abc import Iterator
 
 from s5rf_deploy.errors import S5RFError
-from s5rf_deploy.fixed.lava_runtime import sigint_ignored
+from s5rf_deploy.fixed.lava_runtime import sigint_held, sigint_ignored
 from s5rf_deploy.tasks.shards import Pool
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ def _local_cluster(workers: int):
 
     from s5rf_deploy.tasks.shard_worker import EmbeddedWorker
 
-    with sigint_ignored():  # the workers start ignoring SIGINT; restarted ones are set so by the plugin
+    with sigint_held():  # the workers start with SIGINT blocked; restarted ones ignore it (the plugin)
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                                silence_logs=logging.CRITICAL)
         client = Client(cluster)

@@ -31,3 +31,17 @@ def test_ctrl_c_during_lava_run_cleans_up(tmp_path: Path, command: str):
     assert proc.poll() is None, proc.communicate()
     time.sleep(2)
     assert_ctrl_c_cleans_up(proc, out)
+
+
+def test_ctrl_c_while_lava_compiles_is_not_lost(tmp_path: Path):
+    """A Ctrl-C that arrives while Lava compiles and forks its processes (SIGINT held back then, so that they do
+    not inherit it) still ends the run: exit 130, nothing written, no process left."""
+    save_dataset(digits.load_split("test").head(50), tmp_path / "test.npz")
+    out = tmp_path / "run.npz"
+    cli = Path(sys.executable).parent / "s5rf-deploy"
+    proc = subprocess.Popen([str(cli), "simulate", str(model_path()), "--precision", "fixed", "--backend", "lava",
+                             "--input", str(tmp_path / "test.npz"), "-o", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    first = proc.stderr.readline()  # printed as the compilation starts
+    assert "compiling the Lava process graph" in first, first
+    assert_ctrl_c_cleans_up(proc, out)
