@@ -24,6 +24,15 @@ def session_processes(sid: int) -> list[str]:
     return [line.split()[0] for line in lines if line.split()[1:] == [str(sid)]]
 
 
+def as_from_a_terminal() -> None:
+    """``preexec_fn`` for a command the tests interrupt: SIGINT handled as in a terminal's foreground job, even
+    when the test run itself was started in the background (``cmd &`` ignores SIGINT, and children inherit
+    that)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def assert_ctrl_c_cleans_up(proc, out) -> None:
     """Send what a terminal's Ctrl-C sends (SIGINT to the whole process group) to the command ``proc``, started
     in a session of its own; it must exit 130 with ``interrupted`` and no traceback, leave no ``out`` (nor a

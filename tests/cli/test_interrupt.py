@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_helpers import assert_ctrl_c_cleans_up, session_processes
+from cli_helpers import as_from_a_terminal, assert_ctrl_c_cleans_up, session_processes
 from s5rf_deploy.dataset import save_dataset
 from s5rf_deploy.demo import digits, model_path
 
@@ -24,7 +24,8 @@ def test_ctrl_c_during_lava_run_cleans_up(tmp_path: Path, command: str):
     args = (["--precision", "fixed", "--backend", "lava"] if command == "simulate" else ["--lava", "200"])
     proc = subprocess.Popen([str(cli), command, str(model_path()), *args, "--input", str(tmp_path / "test.npz"),
                              "-o", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=as_from_a_terminal)
     deadline = time.monotonic() + 120
     while len(session_processes(proc.pid)) < 6 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)  # wait until Lava's processes are up
@@ -41,7 +42,8 @@ def test_ctrl_c_while_lava_compiles_is_not_lost(tmp_path: Path):
     cli = Path(sys.executable).parent / "s5rf-deploy"
     proc = subprocess.Popen([str(cli), "simulate", str(model_path()), "--precision", "fixed", "--backend", "lava",
                              "--input", str(tmp_path / "test.npz"), "-o", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=as_from_a_terminal)
     first = proc.stderr.readline()  # printed as the compilation starts
     assert "compiling the Lava process graph" in first, first
     assert_ctrl_c_cleans_up(proc, out)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_helpers import assert_bad_input, assert_ctrl_c_cleans_up, run, session_processes
+from cli_helpers import as_from_a_terminal, assert_bad_input, assert_ctrl_c_cleans_up, run, session_processes
 from s5rf_deploy.dataset import Dataset, save_dataset
 from s5rf_deploy.demo import digits, model_path
 
@@ -115,7 +115,8 @@ def test_ctrl_c_during_sharded_lava_run_ends_every_process(workspace: Path, tmp_
     cli = Path(sys.executable).parent / "s5rf-deploy"
     proc = subprocess.Popen([str(cli), "simulate", str(workspace / "demo.fxp"), "--backend", "lava", "--input",
                              str(tmp_path / "test.npz"), "--workers", "2", "-o", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=as_from_a_terminal)
     deadline = time.monotonic() + 180
     while len(session_processes(proc.pid)) < 20 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)  # the CLI, its resource tracker, 2 workers and each worker's Lava processes

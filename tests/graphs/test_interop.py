@@ -99,7 +99,11 @@ def test_exact_reading_differs_and_names_the_framework(case):
     assert worst > MISMATCH_BOUND
 
 
-@pytest.mark.parametrize("case", CASES)
+# One recorded case per reading for the fixed-point checks (the float checks cover every case).
+ONE_PER_READING = list({semantics: case for case, semantics in CASES.items()}.values())
+
+
+@pytest.mark.parametrize("case", ONE_PER_READING)
 def test_fixed_point_follows_the_reading(case, tmp_path):
     """Calibrated on the recorded input, the stepper's spikes agree with the float reading (>= 0.95 per layer,
     the same output class); the artifact keeps the spike rules."""
