@@ -6,8 +6,8 @@ from functools import partial
 
 import click
 
-from s5rf_deploy.cli.common import INPUT, POSITIVE, emit, progress_bar, warn
-from s5rf_deploy.cli.graph_options import reading_options
+from s5rf_deploy.cli.common import INPUT, emit, progress_bar, warn
+from s5rf_deploy.cli.graph_options import model_on_data_options
 from s5rf_deploy.cli.scale import cluster_options
 
 
@@ -41,13 +41,7 @@ def _table(result: dict) -> str:
 
 
 @click.command("compare")
-@click.argument("model", type=INPUT)
-@click.option("--input", "input_path", required=True, type=INPUT,
-              help=".npz with inputs (N,T,H) of 0/1 spikes and optional labels (N,).")
-@click.option("--labels", is_flag=True, help="Also report accuracies and a confusion matrix against the labels.")
-@click.option("--config", "config", type=INPUT, help="Config JSON for a reference .eqx model.")
-@click.option("--dt", type=POSITIVE, help="Sampling period for NIR graphs without dt metadata.")
-@reading_options()
+@model_on_data_options("Also report accuracies and a confusion matrix against the labels.")
 @click.option("--profile", help="Quantize for this profile (default loihi2; not with --fxp).")
 @click.option("--fxp", "fxp_path", type=INPUT, help="Use this fixed-point artifact instead.")
 @click.option("--calibrate", type=INPUT,

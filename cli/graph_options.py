@@ -1,4 +1,5 @@
-"""``--semantics`` and ``--convention``: how a command reads a NIR graph from another framework."""
+"""``--semantics`` and ``--convention``: how a command reads a NIR graph from another framework; and the
+options of the commands that run a model over a dataset (compare, sweep)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,27 @@ def reading_options(convention: bool = True) -> Callable[[Callable], Callable]:
         return click.option(
             "--semantics", type=click.Choice(SEMANTICS_NAMES), default=None,
             help="How the neurons of a NIR graph compute: nir (its ODEs, solved exactly) or what the framework that "
-                 "exported it computes (its step, decay, reset, spikes).  Default: the file's, else the framework "
-                 "recognized in it, else nir (docs/interop.md)."
+                 "exported it computes (its step, decay, reset, spikes).  Default: what the file's metadata names, "
+                 "else nir, with a warning where its parameters look like a framework's export (docs/interop.md)."
         )(wrapped)
+    return decorate
+
+
+def model_on_data_options(labels_help: str) -> Callable[[Callable], Callable]:
+    """Decorator: the MODEL argument, ``--input``, ``--labels`` (``labels_help``), ``--config``, ``--dt`` and
+    :func:`reading_options`, for a command that runs MODEL over a dataset."""
+    from s5rf_deploy.cli.common import INPUT, POSITIVE
+
+    def decorate(command: Callable) -> Callable:
+        for option in reversed((
+            click.argument("model", type=INPUT),
+            click.option("--input", "input_path", required=True, type=INPUT,
+                         help=".npz with inputs (N,T,H) of 0/1 spikes and optional labels (N,)."),
+            click.option("--labels", is_flag=True, help=labels_help),
+            click.option("--config", "config", type=INPUT, help="Config JSON for a reference .eqx model."),
+            click.option("--dt", type=POSITIVE, help="Sampling period for NIR graphs without dt metadata."),
+            reading_options(),
+        )):
+            command = option(command)
+        return command
     return decorate

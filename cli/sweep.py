@@ -6,8 +6,8 @@ from functools import partial
 
 import click
 
-from s5rf_deploy.cli.common import INPUT, POSITIVE, emit, int_list, progress_bar, warn
-from s5rf_deploy.cli.graph_options import reading_options
+from s5rf_deploy.cli.common import INPUT, emit, int_list, progress_bar, warn
+from s5rf_deploy.cli.graph_options import model_on_data_options
 from s5rf_deploy.cli.scale import cluster_options
 
 DIGITS = (1, 2, 3, 4)
@@ -28,13 +28,7 @@ def _digits(_ctx: click.Context, _param: click.Parameter, text: str) -> tuple[in
 
 
 @click.command("sweep")
-@click.argument("model", type=INPUT)
-@click.option("--input", "input_path", required=True, type=INPUT,
-              help=".npz with inputs (N,T,H) of 0/1 spikes and optional labels (N,).")
-@click.option("--labels", is_flag=True, help="Also report the fixed-point accuracy against the labels.")
-@click.option("--config", "config", type=INPUT, help="Config JSON for a reference .eqx model.")
-@click.option("--dt", type=POSITIVE, help="Sampling period for NIR graphs without dt metadata.")
-@reading_options()
+@model_on_data_options("Also report the fixed-point accuracy against the labels.")
 @click.option("--profiles", default="loihi2", show_default=True, callback=_profiles,
               help="Comma-separated hardware profiles (names or TOML paths).")
 @click.option("--digits", default="1,2", show_default=True, callback=_digits,
