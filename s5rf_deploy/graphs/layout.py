@@ -186,13 +186,12 @@ def _read_population(net: GraphNetwork, name: str, dt: float, back: set[tuple[st
     r = reading
     for (src, consumer, delay), w in paths.items():
         add(src, delay + _recurrent(back, name, src, consumer) + r.lag, r.gain[:, None] * w)
+    add(BIAS_SOURCE, r.lag, (r.gain * bias)[:, None])  # an Affine bias is part of the input
     spiking = r.threshold is not None
     v_reset = r.v_reset if spiking and "zero" in r.rule.reset else np.zeros_like(r.alpha)
     if not spiking and not r.two_state:  # LI, I: u is the node's voltage, v its running sum
-        add(BIAS_SOURCE, r.lag, (r.gain * bias)[:, None])
         add(BIAS_SOURCE, 0, r.drive[:, None])
         return Population(name, r.alpha, np.ones_like(r.alpha), None, tuple(taps))
-    add(BIAS_SOURCE, r.lag, (r.gain * bias)[:, None])
     _constant_into_v(r.drive + (r.alpha - 1) * v_reset, r.beta, add)  # shifted v: reset level at 0
     _start_at(-r.alpha * v_reset, r.beta, add)
     if not spiking:
