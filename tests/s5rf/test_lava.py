@@ -32,10 +32,10 @@ def assert_bit_exact(fxp, inputs):
     return expected
 
 
-def test_demo_model_is_bit_exact_on_20_test_samples():
+def test_demo_model_is_bit_exact_on_10_test_samples():
     net = network_from_model(load_checkpoint(model_path()))
     fxp, _ = quantize(net, LOIHI2, digits.load_split("train").inputs[:256])
-    res = assert_bit_exact(fxp, digits.load_split("test").inputs[:20])
+    res = assert_bit_exact(fxp, digits.load_split("test").inputs[:10])
     assert all(s.mean() > 0.01 for s in res.spikes)
 
 

@@ -35,8 +35,8 @@ def pool():
 @pytest.fixture(scope="module")
 def demo():
     net = load_network(model_path())
-    inputs = digits.load_split("test").inputs[:80]
-    return net, quantize_network(net, load_profile("loihi2"), inputs[:64])[0], inputs
+    inputs = digits.load_split("test").inputs[:64]
+    return net, quantize_network(net, load_profile("loihi2"), inputs)[0], inputs[:32]
 
 
 @pytest.fixture(scope="module")
@@ -111,8 +111,8 @@ def test_killed_worker_has_its_shards_rerun(pool, demo):
 def test_bad_sample_fails_the_run_with_its_index(pool, demo):
     _, fxp, inputs = demo
     bad = inputs.copy()
-    bad[67, 5, 3] = 0.5
-    with pytest.raises(SampleError, match=r"^sample 67: fixed-point backends take binary spike inputs"):
+    bad[27, 5, 3] = 0.5
+    with pytest.raises(SampleError, match=r"^sample 27: fixed-point backends take binary spike inputs"):
         simulate(fxp, bad, "stepper", "fixed", None, batch_size=8, pool=pool)
 
 
