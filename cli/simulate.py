@@ -50,8 +50,8 @@ def _record_list(_ctx: click.Context, _param: click.Parameter, values: tuple[str
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1),
               help="Samples per batch (memory against speed; results do not depend on it).")
 @cluster_options
-@output_options("Result .npz to write, or a folder (any other name) of .npy files written as the run goes.",
-                dir_okay=True)
+@output_options("Result .npz to write; a name ending with / (or a folder, with --force): a folder of .npy files "
+                "written as the run goes, memory independent of the number of samples.", dir_okay=True)
 @click.pass_context
 def simulate(ctx: click.Context, model: str, input_path: str, binning: Binning, config: str | None, backend: str | None,
              precision: str | None, profile: str, dt: float | None, as_graph: bool, reading: dict,

@@ -49,10 +49,10 @@ class H5Events:
 
         try:
             with h5py.File(path, "r") as f:
-                for key in ("spikes/times", "spikes/units"):
-                    if key not in f:
-                        raise FormatError(f"{path}: no {key!r} (the SHD/SSC layout has spikes/times, spikes/units, "
-                                          f"labels)")
+                missing = [key for key in ("spikes/times", "spikes/units") if key not in f]
+                if missing:
+                    raise FormatError(f"{path}: not a dataset: an HDF5 file without {' and '.join(missing)} (the "
+                                      f"SHD/SSC layout has spikes/times, spikes/units, labels)")
                 n, units = len(f["spikes/times"]), len(f["spikes/units"])
                 if n != units:
                     raise FormatError(f"{path}: spikes/times holds {n} samples, spikes/units {units}")

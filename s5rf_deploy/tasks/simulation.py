@@ -217,12 +217,18 @@ def simulate(net, inputs: np.ndarray | Samples, backend: str, precision: str, pr
         return results.finish()
 
 
+def is_folder(path: str | os.PathLike) -> bool:
+    """Whether ``simulate -o path`` writes a folder: ``path`` ends with a slash or is a folder already."""
+    return str(path).endswith(("/", os.sep)) or os.path.isdir(path)
+
+
 def simulate_to(path: str | os.PathLike, net, data: Samples, *args: Any, state_bits: int | None = None,
                 replace: bool = False, **kwargs: Any) -> dict[str, np.ndarray]:
-    """:func:`simulate`, its outputs written to ``path``: an ``.npz`` (joined in memory, written at the end) or
-    else a folder of ``.npy`` files written as the parts come (:class:`NpyResults`, integer states in
-    ``state_bits``), which appears complete or not at all.  Returns the predictions and saturation counts."""
-    if str(path).endswith(".npz"):
+    """:func:`simulate`, its outputs written to ``path``: a folder of ``.npy`` files written as the parts come
+    (:class:`NpyResults`, integer states in ``state_bits``) when ``path`` ends with a slash or is a folder, which
+    appears complete or not at all; else an ``.npz`` (joined in memory, written at the end).  Returns the
+    outputs (of a folder: the predictions and saturation counts)."""
+    if not is_folder(path):
         run = simulate(net, data, *args, **kwargs)
         write_run(run, path)
         return run

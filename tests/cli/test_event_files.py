@@ -48,7 +48,7 @@ def _load_folder(folder: Path) -> dict[str, np.ndarray]:
 def test_streamed_folder_equals_dense_npz(files, tmp_path: Path, precision: str):
     args = ["simulate", str(files["model"]), "--precision", precision, "--record", "spikes,states",
             "--batch-size", "8"]
-    streamed = run(*args, "--input", str(files["h5"]), *BINNING, "-o", str(tmp_path / "run"))
+    streamed = run(*args, "--input", str(files["h5"]), *BINNING, "-o", f"{tmp_path / 'run'}/")
     dense = run(*args, "--input", str(files["dense"]), "-o", str(tmp_path / "run.npz"))
     assert streamed.exit_code == dense.exit_code == 0, streamed.output + dense.output
     assert streamed.output.split(":", 1)[1] == dense.output.split(":", 1)[1]  # samples, backend, accuracy
@@ -68,15 +68,24 @@ def test_failed_streamed_run_leaves_nothing(files, tmp_path: Path):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        simulate_to(tmp_path / "run", net, data, "stepper", "fixed", load_profile("loihi2"), ("spikes",),
+        simulate_to(f"{tmp_path / 'run'}/", net, data, "stepper", "fixed", load_profile("loihi2"), ("spikes",),
                     batch_size=8, progress=interrupt, state_bits=24)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_folder_output_replaces_an_existing_folder_only_with_force(files, tmp_path: Path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "old.txt").write_text("old")
+    args = ("simulate", str(files["model"]), "--input", str(files["h5"]), *BINNING, "-o", str(tmp_path / "run"))
+    assert_bad_input(run(*args), "run: already exists (use --force to overwrite)")
+    assert run(*args, "--force").exit_code == 0
+    assert not (tmp_path / "run" / "old.txt").exists() and (tmp_path / "run" / "readout.npy").exists()
 
 
 def test_malformed_event_file_is_one_line(files, tmp_path: Path):
     bad = tmp_path / "bad.npz"
     np.savez(bad, sample=np.array([0, 1, 1]), step=np.array([0, 2, 1]), channel=np.array([3, 4, -1]))
-    result = run("simulate", str(files["model"]), "--input", str(bad), "-o", str(tmp_path / "run"))
+    result = run("simulate", str(files["model"]), "--input", str(bad), "-o", f"{tmp_path / 'run'}/")
     assert_bad_input(result, "bad.npz: sample 1: unit outside 0..4 (-1)")
     result = run("simulate", str(files["model"]), "--input", str(files["dense"]), "--pool", "5",
                  "-o", str(tmp_path / "run"))
