@@ -21,7 +21,7 @@ from s5rf_deploy.event_files import SPARSE_KEYS, H5Events, SparseEvents, is_hdf5
 from s5rf_deploy.events import bin_events, check_events, clip_counts
 from s5rf_deploy.timing import stage
 
-SCAN_SAMPLES = 1024  # samples per window of the checking pass over an event file
+SCAN_SAMPLES = 256  # samples per window of the checking pass over an event file
 
 
 @dataclass(frozen=True)
