@@ -69,8 +69,8 @@ class H5Events:
 
         with h5py.File(self.path, "r") as f:
             times, units = f["spikes/times"][selection], f["spikes/units"][selection]
-        counts = np.array([len(t) for t in times], np.int64)
-        unit_counts = np.array([len(u) for u in units], np.int64)
+        counts = np.fromiter(map(len, times), np.int64, len(times))
+        unit_counts = np.fromiter(map(len, units), np.int64, len(units))
         if np.any(counts != unit_counts):
             at = int(np.argmax(counts != unit_counts))
             raise FormatError(f"{self.path}: sample {first + at}: spikes/times has {counts[at]} entries, "
@@ -80,7 +80,7 @@ class H5Events:
 
 
 def _join(arrays: np.ndarray, dtype: type) -> np.ndarray:
-    return np.concatenate([np.asarray(a, dtype) for a in arrays]) if len(arrays) else np.zeros(0, dtype)
+    return np.concatenate(arrays).astype(dtype) if len(arrays) else np.zeros(0, dtype)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ def clip_counts(counts: np.ndarray, payload_bits: int = 1) -> np.ndarray:
     Binary spike inputs (every model today: the fixed-point backends take 0/1 spikes) are one bit, so a bin
     with any event is a 1; graded inputs would pass their payload width.
     """
-    return np.minimum(counts, 2 ** payload_bits - 1).astype(np.float32)
+    return np.minimum(counts, 2 ** payload_bits - 1, dtype=counts.dtype).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -55,12 +55,21 @@ def bin_events(events: Events, n: int, steps: int, channels: int, pool: int, max
         step = events.time.astype(np.int64)
         keep = step < steps
     else:
-        step = np.minimum(np.floor(events.time * (steps / max_time)).astype(np.int64), steps - 1)
+        scaled = events.time * steps  # float64, as the rule is written (times are >= 0: truncation floors)
+        scaled /= max_time
+        step = scaled.astype(np.int64)
+        np.minimum(step, steps - 1, out=step)
         keep = events.time <= max_time
+    sample, channel, value = events.sample, events.channel, events.value
+    if not keep.all():
+        sample, step, channel = sample[keep], step[keep], channel[keep]
+        value = None if value is None else value[keep]
     width = channels // pool
-    flat = (events.sample[keep] * steps + step[keep]) * width + events.channel[keep] // pool
-    weights = None if events.value is None else events.value[keep]
-    return np.bincount(flat, weights, minlength=n * steps * width).reshape(n, steps, width)
+    flat = sample * steps
+    flat += step
+    flat *= width
+    flat += channel // pool
+    return np.bincount(flat, value, minlength=n * steps * width).reshape(n, steps, width)
 
 
 def check_events(path: str, first: int, events: Events, channels: int) -> None:
