@@ -85,10 +85,34 @@ def check_output(path: str, force: bool) -> None:
         raise S5RFError(f"{target}: output directory {directory} is not writable")
 
 
-def output_options(description: str, also: tuple[str, ...] = ()) -> Callable[[Callable], Callable]:
-    """Decorator: ``-o/--output`` (required) and ``--force``; before the command runs, :func:`check_output`
-    checks the output and the optional output paths of the parameters named in ``also``.  Put it above
-    ``@click.pass_context``."""
+def binning_options(command: Callable) -> Callable:
+    """Decorator: ``--steps``, ``--max-time`` and ``--pool``, how event files become inputs, collected into one
+    ``binning`` keyword argument (:class:`~s5rf_deploy.samples.Binning`)."""
+    @functools.wraps(command)
+    def wrapped(*args: Any, steps: int | None, max_time: float | None, pool: int, **kwargs: Any) -> Any:
+        from s5rf_deploy.samples import Binning
+
+        return command(*args, binning=Binning(steps, max_time, pool), **kwargs)
+
+    for option in (
+        click.option("--pool", default=1, show_default=True, type=click.IntRange(min=1),
+                     help="Event files: sum groups of K neighbouring channels (700 -> 140 with 5)."),
+        click.option("--max-time", type=POSITIVE,
+                     help="HDF5 event files: seconds the --steps bins cover (default: the longest sample's last "
+                          "event); later events are dropped."),
+        click.option("--steps", type=click.IntRange(min=1),
+                     help="Event files: time steps per sample (HDF5: required; sparse .npz: default last step + 1). "
+                          "Counts per bin are clipped to 0/1 spikes."),
+    ):
+        wrapped = option(wrapped)
+    return wrapped
+
+
+def output_options(description: str, also: tuple[str, ...] = (), dir_okay: bool = False
+                   ) -> Callable[[Callable], Callable]:
+    """Decorator: ``-o/--output`` (required; a folder too with ``dir_okay``) and ``--force``; before the command
+    runs, :func:`check_output` checks the output and the optional output paths of the parameters named in
+    ``also``.  Put it above ``@click.pass_context``."""
     def decorate(command: Callable) -> Callable:
         @functools.wraps(command)
         def checked(*args: Any, output: str, force: bool, **kwargs: Any) -> Any:
@@ -98,7 +122,7 @@ def output_options(description: str, also: tuple[str, ...] = ()) -> Callable[[Ca
             return command(*args, output=output, **kwargs)
 
         checked = click.option("--force", is_flag=True, help="Overwrite existing output files.")(checked)
-        return click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+        return click.option("-o", "--output", required=True, type=click.Path(dir_okay=dir_okay),
                             help=description)(checked)
     return decorate
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
 import click
 
@@ -39,14 +40,17 @@ def _table(result: dict) -> str:
             f"{s['stage']} {100 * s['top1_cost']:.1f}" for s in result["attribution"]))
     return "\n".join(lines)
 
+if TYPE_CHECKING:
+    from s5rf_deploy.samples import Binning
+
 
 @click.command("compare")
 @model_on_data_options("Also report accuracies and a confusion matrix against the labels.")
 @click.option("--profile", help="Quantize for this profile (default loihi2; not with --fxp).")
 @click.option("--fxp", "fxp_path", type=INPUT, help="Use this fixed-point artifact instead.")
 @click.option("--calibrate", type=INPUT,
-              help=".npz whose inputs choose the scales when quantizing now (default: the first 256 samples of "
-                   "--input).")
+              help="Dataset file (as --input) whose inputs choose the scales when quantizing now (default: the first "
+                   "256 samples of --input).")
 @click.option("--samples", type=click.IntRange(min=1), help="Only the first N samples.")
 @click.option("--lava", "lava_samples", type=click.IntRange(min=1),
               help="Also run Lava fixed point on the first N samples and check it bit for bit (exit 1 if not).")
@@ -54,7 +58,8 @@ def _table(result: dict) -> str:
 @click.option("--force", is_flag=True, help="Replace an existing report folder.")
 @cluster_options
 @click.pass_context
-def compare(ctx: click.Context, model: str, input_path: str, labels: bool, config: str | None, dt: float | None,
+def compare(ctx: click.Context, model: str, input_path: str, binning: Binning, labels: bool, config: str | None,
+            dt: float | None,
             reading: dict,
             profile: str | None, fxp_path: str | None, calibrate: str | None, samples: int | None,
             lava_samples: int | None, output: str, force: bool, workers: int,
@@ -71,13 +76,13 @@ def compare(ctx: click.Context, model: str, input_path: str, labels: bool, confi
     """
 
     from s5rf_deploy.atomic import check_output_dir
-    from s5rf_deploy.dataset import load_spike_dataset
     from s5rf_deploy.errors import S5RFError
+    from s5rf_deploy.samples import load_spike_dataset
 
     check_output_dir(output, force)  # options and files are checked before the heavy imports below
     if fxp_path and profile:
         raise S5RFError("give either --fxp (an artifact) or --profile (quantize now), not both")
-    data = load_spike_dataset(input_path, samples, labels)
+    data = load_spike_dataset(input_path, samples, labels, binning)
 
     from s5rf_deploy.cli.app import CheckFailed
     from s5rf_deploy.tasks.attribution import attribute, flags
@@ -92,7 +97,7 @@ def compare(ctx: click.Context, model: str, input_path: str, labels: bool, confi
     net = load_network(model, config, dt=dt, **reading)
     truth = checked_labels(net, data, input_path, labels)
     fxp, what = fixed_point_for(net, fxp_path, profile or "loihi2", calibrate, dt, (input_path, data.inputs),
-                                partial(warn, ctx))
+                                partial(warn, ctx), binning=binning)
     pool = ctx.with_resource(sample_pool(workers, scheduler))
     with progress_bar(ctx, "compare", len(data)) as progress:
         runs = runs_for(net, fxp, data.inputs, progress, pool)

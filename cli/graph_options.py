@@ -43,15 +43,18 @@ def reading_options(convention: bool = True) -> Callable[[Callable], Callable]:
 
 
 def model_on_data_options(labels_help: str) -> Callable[[Callable], Callable]:
-    """Decorator: the MODEL argument, ``--input``, ``--labels`` (``labels_help``), ``--config``, ``--dt`` and
-    :func:`reading_options`, for a command that runs MODEL over a dataset."""
-    from s5rf_deploy.cli.common import INPUT, POSITIVE
+    """Decorator: the MODEL argument, ``--input``, the binning options of event files, ``--labels``
+    (``labels_help``), ``--config``, ``--dt`` and :func:`reading_options`, for a command that runs MODEL over a
+    dataset."""
+    from s5rf_deploy.cli.common import INPUT, POSITIVE, binning_options
 
     def decorate(command: Callable) -> Callable:
         for option in reversed((
             click.argument("model", type=INPUT),
             click.option("--input", "input_path", required=True, type=INPUT,
-                         help=".npz with inputs (N,T,H) of 0/1 spikes and optional labels (N,)."),
+                         help=".npz with inputs (N,T,H) of 0/1 spikes and optional labels (N,), or an event "
+                              "file (HDF5 in the SHD/SSC layout, sparse .npz) binned as --steps/--pool say."),
+            binning_options,
             click.option("--labels", is_flag=True, help=labels_help),
             click.option("--config", "config", type=INPUT, help="Config JSON for a reference .eqx model."),
             click.option("--dt", type=POSITIVE, help="Sampling period for NIR graphs without dt metadata."),

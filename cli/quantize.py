@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+from typing import TYPE_CHECKING
 
 import click
 
-from s5rf_deploy.cli.common import INPUT, POSITIVE, emit, output_options, progress_bar, warn
+from s5rf_deploy.cli.common import INPUT, POSITIVE, binning_options, emit, output_options, progress_bar, warn
 from s5rf_deploy.cli.graph_options import reading_options
+
+if TYPE_CHECKING:
+    from s5rf_deploy.samples import Binning
 
 
 @click.command("quantize")
@@ -16,9 +20,11 @@ from s5rf_deploy.cli.graph_options import reading_options
 @click.option("--profile", default="loihi2", show_default=True, help="Hardware profile name or TOML path.")
 @click.option("--config", "config", type=INPUT, help="Config JSON for a reference .eqx model.")
 @click.option("--calibrate", "calibrate", type=INPUT,
-              help=".npz whose inputs choose the state scales (and measure agreement).")
+              help=".npz whose inputs choose the state scales (and measure agreement), or an event file (HDF5 in the "
+                   "SHD/SSC layout, sparse .npz) binned as --steps/--pool say.")
+@binning_options
 @click.option("--calibration-samples", default=256, show_default=True, type=click.IntRange(min=1),
-              help="Use at most this many samples.")
+              help="Use at most this many samples: the first of a dense .npz, a seeded draw from an event file.")
 @click.option("--digits", default="2", show_default=True, type=click.Choice(["1", "2", "3", "4", "auto"]),
               help="Synapses per connection (each adds ~7 weight bits and the same synaptic memory); auto: the fewest "
                    "per connection that keep calibration top-1 agreement >= --target (S5-RF, needs --calibrate).")
@@ -32,7 +38,7 @@ from s5rf_deploy.cli.graph_options import reading_options
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Also write the report as JSON.")
 @output_options("Fixed-point .fxp to write.", also=("report_path",))
 @click.pass_context
-def quantize(ctx: click.Context, model: str, profile: str, config: str | None, calibrate: str | None,
+def quantize(ctx: click.Context, model: str, profile: str, config: str | None, calibrate: str | None, binning: Binning,
              calibration_samples: int, digits: str, target: float, max_steps: int, dt: float | None, reading: dict,
              allow_overflow: bool, report_path: str | None, output: str) -> None:
     """Quantize MODEL for a hardware profile and write a fixed-point artifact.
@@ -55,7 +61,7 @@ def quantize(ctx: click.Context, model: str, profile: str, config: str | None, c
 
     prof = load_profile(profile)
     net = load_network(model, config, dt=dt, **reading)
-    calib = calibration_inputs(calibrate, net.input_dim, calibration_samples) if calibrate else None
+    calib = calibration_inputs(calibrate, net.input_dim, calibration_samples, binning) if calibrate else None
     with progress_bar(ctx, "quantize", len(calib)) if calib is not None else contextlib.nullcontext() as progress:
         fxp, report = quantize_network(net, prof, calib, digits, max_steps, dt, calibrate, target, progress)
     check_fits(report, allow_overflow)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
 import click
 
-from s5rf_deploy.cli.common import INPUT, POSITIVE, emit, output_options, progress_bar, warn
+from s5rf_deploy.cli.common import INPUT, POSITIVE, binning_options, emit, output_options, progress_bar, warn
 from s5rf_deploy.cli.graph_options import reading_options
 from s5rf_deploy.cli.scale import cluster_options
+
+if TYPE_CHECKING:
+    from s5rf_deploy.samples import Binning
 
 RECORDABLE = ("spikes", "states")
 
@@ -25,7 +29,9 @@ def _record_list(_ctx: click.Context, _param: click.Parameter, values: tuple[str
 @click.command("simulate")
 @click.argument("model", type=INPUT)
 @click.option("--input", "input_path", required=True, type=INPUT,
-              help=".npz with inputs (N,T,H) and optional labels (N,).")
+              help=".npz with inputs (N,T,H) and optional labels (N,); or an event file: HDF5 in the SHD/SSC layout "
+                   "or a sparse .npz of events (sample, step, channel[, value]), binned as --steps/--pool say.")
+@binning_options
 @click.option("--config", "config", type=INPUT, help="Config JSON for a reference .eqx model.")
 @click.option("--backend", type=click.Choice(["torch", "nir", "stepper", "lava"]), default=None,
               help="torch: PyTorch float64 (S5-RF models); nir: exact NIR-graph simulator (any supported graph); "
@@ -44,9 +50,10 @@ def _record_list(_ctx: click.Context, _param: click.Parameter, values: tuple[str
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1),
               help="Samples per batch (memory against speed; results do not depend on it).")
 @cluster_options
-@output_options("Result .npz to write.")
+@output_options("Result .npz to write; a name ending with / (or a folder, with --force): a folder of .npy files "
+                "written as the run goes, memory independent of the number of samples.", dir_okay=True)
 @click.pass_context
-def simulate(ctx: click.Context, model: str, input_path: str, config: str | None, backend: str | None,
+def simulate(ctx: click.Context, model: str, input_path: str, binning: Binning, config: str | None, backend: str | None,
              precision: str | None, profile: str, dt: float | None, as_graph: bool, reading: dict,
              samples: int | None,
              record: tuple[str, ...], batch_size: int, output: str, workers: int,
@@ -58,13 +65,14 @@ def simulate(ctx: click.Context, model: str, input_path: str, config: str | None
       s5rf-deploy simulate model.s5rf --input test.npz --record spikes -o run.npz
       s5rf-deploy simulate braille.nir --dt 1e-4 --input braille.npz -o run.npz
       s5rf-deploy simulate model.fxp --input test.npz --record spikes -o fixed.npz
+      s5rf-deploy simulate model.fxp --input ssc_test.h5 --steps 100 --pool 5 --record spikes -o run/
     """
-    from s5rf_deploy.dataset import load_dataset
     from s5rf_deploy.errors import S5RFError
     from s5rf_deploy.hw_profiles import load_profile
+    from s5rf_deploy.samples import check_samples, load_samples
     from s5rf_deploy.tasks.backends import artifact_kind
 
-    data = load_dataset(input_path).head(samples)  # the files are checked before the heavy imports below
+    data = load_samples(input_path, binning, samples)  # the files are checked before the heavy imports below
     prof = load_profile(profile)
     if artifact_kind(model):  # a fixed-point artifact: refuse a float backend before loading anything heavy
         _backend_for(model, True, True, backend, precision)
@@ -72,7 +80,7 @@ def simulate(ctx: click.Context, model: str, input_path: str, config: str | None
     from s5rf_deploy.tasks.cluster import sample_pool
     from s5rf_deploy.tasks.families import S5RF, family_of, is_fixed
     from s5rf_deploy.tasks.loading import load_any
-    from s5rf_deploy.tasks.simulation import simulate, write_run
+    from s5rf_deploy.tasks.simulation import simulate_to
 
     net = load_any(model, config, dt=dt, as_graph=as_graph, **reading)
     if is_fixed(net) and ctx.get_parameter_source("profile") is not click.core.ParameterSource.DEFAULT \
@@ -80,14 +88,12 @@ def simulate(ctx: click.Context, model: str, input_path: str, config: str | None
         raise S5RFError(f"{model}: quantized for profile {net.profile.name!r}, which differs from --profile "
                         f"{profile}; quantize the float model for it")
     backend, precision = _backend_for(model, is_fixed(net), family_of(net) is S5RF, backend, precision)
-    data.check_width(net.input_dim, input_path)
-    if precision == "fixed":
-        data.check_spikes(input_path)
+    check_samples(data, net.input_dim, input_path, precision == "fixed")
+    state_bits = (net.profile if is_fixed(net) else prof).state["bits"] if precision == "fixed" else None
     pool = ctx.with_resource(sample_pool(workers, scheduler))
     with progress_bar(ctx, "simulate", len(data)) as progress:
-        run = simulate(net, data.inputs, backend, precision, prof, record, batch_size, progress, dt, partial(warn, ctx),
-                       pool)
-    write_run(run, output)
+        run = simulate_to(output, net, data, backend, precision, prof, record, batch_size, progress, dt,
+                          partial(warn, ctx), pool, state_bits=state_bits, replace=True)
     payload = {"output": output, "samples": len(data), "backend": backend, "precision": precision}
     text = f"wrote {output}: {len(data)} samples, backend {backend} ({precision})"
     if "saturation" in run:

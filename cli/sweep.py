@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
 import click
 
@@ -26,6 +27,9 @@ def _digits(_ctx: click.Context, _param: click.Parameter, text: str) -> tuple[in
         raise click.BadParameter(f"digits per connection are {', '.join(map(str, DIGITS))}; got {text!r}")
     return digits
 
+if TYPE_CHECKING:
+    from s5rf_deploy.samples import Binning
+
 
 @click.command("sweep")
 @model_on_data_options("Also report the fixed-point accuracy against the labels.")
@@ -40,7 +44,8 @@ def _digits(_ctx: click.Context, _param: click.Parameter, text: str) -> tuple[in
 @click.option("--force", is_flag=True, help="Replace an existing report folder.")
 @cluster_options
 @click.pass_context
-def sweep(ctx: click.Context, model: str, input_path: str, labels: bool, config: str | None, dt: float | None,
+def sweep(ctx: click.Context, model: str, input_path: str, binning: Binning, labels: bool, config: str | None,
+          dt: float | None,
           reading: dict,
           profiles: tuple[str, ...], digits: tuple[int, ...], calibrate: str | None, samples: int | None,
           output: str, force: bool, workers: int, scheduler: str | None) -> None:
@@ -56,13 +61,13 @@ def sweep(ctx: click.Context, model: str, input_path: str, labels: bool, config:
       s5rf-deploy sweep model.s5rf --input test.npz --profiles loihi2,loihi2-wide --workers 2 -o sweep
     """
     from s5rf_deploy.atomic import check_output_dir
-    from s5rf_deploy.dataset import load_spike_dataset
     from s5rf_deploy.hw_profiles import load_profile
+    from s5rf_deploy.samples import load_spike_dataset
 
     check_output_dir(output, force)
     for profile in profiles:
         load_profile(profile)
-    data = load_spike_dataset(input_path, samples, labels)
+    data = load_spike_dataset(input_path, samples, labels, binning)
 
     from s5rf_deploy.tasks.cluster import sample_pool
     from s5rf_deploy.tasks.compare import checked_labels
@@ -77,7 +82,7 @@ def sweep(ctx: click.Context, model: str, input_path: str, labels: bool, config:
     pool = ctx.with_resource(sample_pool(workers, scheduler))
     with progress_bar(ctx, "sweep", len(choices) * len(data)) as progress:
         entries = sweep(net, data.inputs, truth, choices, input_path, calibrate, dt, partial(warn, ctx), progress,
-                        pool)
+                        pool, binning)
     files = write_sweep(output, str(model), len(data), entries, force)
     emit(ctx, {"model": str(model), "samples": len(data), "choices": entries, "files": files},
          text_table(HEADER, table_rows(entries)) + f"\nwrote {output}/: {', '.join(files)}")

@@ -80,16 +80,6 @@ def _read_dataset(p: Path) -> Dataset:
     return Dataset(values, labels)
 
 
-
-def load_spike_dataset(path: str | os.PathLike, samples: int | None = None, labels: bool = False) -> Dataset:
-    """The first ``samples`` samples (all if None) of the dataset at ``path``, refused unless its inputs are 0/1
-    spikes and, when ``labels`` are wanted, it has them."""
-    data = load_dataset(path).head(samples)
-    data.check_spikes(str(path))
-    if labels and data.labels is None:
-        raise S5RFError(f"{path}: --labels given, but the file has no 'labels' array")
-    return data
-
 def save_dataset(dataset: Dataset, path: str | os.PathLike) -> None:
     """Write a dataset file atomically."""
     arrays = {"inputs": dataset.inputs}

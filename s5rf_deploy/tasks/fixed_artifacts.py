@@ -8,22 +8,25 @@ import numpy as np
 
 from s5rf_deploy.errors import S5RFError
 from s5rf_deploy.fixed.weights import CALIBRATION_SAMPLES
+from s5rf_deploy.samples import NO_BINNING, Binning, DenseSamples, check_samples, open_samples, seeded_subset
 from s5rf_deploy.tasks.families import check_matches, is_fixed, quantize_network
 
 
-def calibration_inputs(path: str, width: int, samples: int = CALIBRATION_SAMPLES) -> np.ndarray:
-    """The inputs of the first ``samples`` samples of the dataset at ``path``, checked for ``width``."""
-    from s5rf_deploy.dataset import load_dataset
-
-    data = load_dataset(path).head(samples)
-    data.check_width(width, path)
-    data.check_spikes(path)
-    return np.asarray(data.inputs)
+def calibration_inputs(path: str, width: int, samples: int = CALIBRATION_SAMPLES,
+                       binning: Binning = NO_BINNING) -> np.ndarray:
+    """The calibration inputs in the dataset file at ``path``, checked for ``width``: of a dense ``.npz`` its
+    first ``samples`` samples; of an event file (binned as ``binning`` says, read window by window) ``samples``
+    drawn with a fixed seed (:func:`~s5rf_deploy.samples.seeded_subset`)."""
+    data = open_samples(path, binning)
+    check_samples(data, width, path, spikes=True)
+    if isinstance(data, DenseSamples):
+        return np.asarray(data.read(0, samples))
+    return data.take(seeded_subset(len(data), samples))
 
 
 def fixed_point_for(net, fxp_path: str | None, profile: str, calibrate: str | None = None,
                     dt: float | None = None, own_inputs: tuple[str, np.ndarray] | None = None,
-                    warn: Callable[[str], None] | None = None, digits: int = 2):
+                    warn: Callable[[str], None] | None = None, digits: int = 2, binning: Binning = NO_BINNING):
     """The artifact at ``fxp_path`` (checked against ``net``), else ``net`` quantized for ``profile`` with
     ``digits`` weight digits, calibrated on the inputs of ``calibrate`` or else on the first samples of
     ``own_inputs`` (name, inputs).  Returns it and a description; the quantizer's warnings go to ``warn``."""
@@ -39,7 +42,7 @@ def fixed_point_for(net, fxp_path: str | None, profile: str, calibrate: str | No
     prof = load_profile(profile)
     source = calibrate
     if calibrate:
-        calib, what = calibration_inputs(calibrate, net.input_dim), f", calibrated on {calibrate}"
+        calib, what = calibration_inputs(calibrate, net.input_dim, binning=binning), f", calibrated on {calibrate}"
     elif own_inputs is not None:
         source, inputs = own_inputs
         calib = np.asarray(inputs[:CALIBRATION_SAMPLES])

@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 from distributed import WorkerPlugin, get_worker
 
-from s5rf_deploy.errors import SampleError
 from s5rf_deploy.fixed.lava_runtime import keep_runtimes_up, stop_kept_runtimes, terminate_lava_processes
+from s5rf_deploy.samples import Window, window_inputs
+from s5rf_deploy.tasks.shards import run_part
 
 _lock = threading.Lock()
 _built: tuple[str, Callable] | None = None  # (job digest, runner) of this worker process
@@ -42,20 +43,18 @@ def _runner(digest: str, job: Any) -> Callable:
     return _built[1]
 
 
-def run_shard(digest: str, job: Any, start: int, inputs: np.ndarray) -> tuple[Any, str, float]:
-    """The job's part for the samples ``start, start + 1, ...`` (``inputs``), the worker's address and the
-    seconds taken (with the build, when this worker had not built the job yet).  A :class:`SampleError`
-    names the sample by its index in the whole run."""
+def run_shard(digest: str, job: Any, start: int, inputs: np.ndarray | Window) -> tuple[Any, str, float]:
+    """The job's part for the samples ``start, start + 1, ...`` (``inputs``, or an event file's window read
+    here), the worker's address and the seconds taken (with the build, when this worker had not built the job
+    yet).  A :class:`SampleError` names the sample by its index in the whole run."""
     global _built
     with _lock:
         started = time.perf_counter()
         try:
-            part = _runner(digest, job)(inputs, None)
-        except BaseException as exc:
+            part = run_part(_runner(digest, job), start, window_inputs(inputs))
+        except BaseException:
             _built = None
             stop_kept_runtimes()
-            if isinstance(exc, SampleError):
-                raise SampleError(start + exc.sample, exc.message) from None
             raise
         return part, get_worker().address, time.perf_counter() - started
 

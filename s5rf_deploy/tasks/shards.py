@@ -32,7 +32,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from s5rf_deploy.errors import SampleError
 from s5rf_deploy.progress import Progress
+from s5rf_deploy.samples import Samples, as_samples, sample_bytes
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,30 @@ def shard_size(samples: int, quantum: int, threads: int, sample_bytes: int, per_
     return min(size, quantum * max(1, max_bytes // max(sample_bytes * quantum, 1)))
 
 
+def run_part(runner: Callable[[np.ndarray, Progress | None], Any], start: int, inputs: np.ndarray,
+             progress: Progress | None = None) -> Any:
+    """``runner`` on the inputs of the samples from ``start`` on; a :class:`SampleError` names the sample by
+    its index in the whole run."""
+    try:
+        return runner(inputs, progress)
+    except SampleError as exc:
+        raise SampleError(start + exc.sample, exc.message) from None
+
+
+def stream_job(job: ShardJob, data: Samples, sink: Callable[[int, Any], None], progress: Progress | None = None,
+               pool: Pool | None = None) -> None:
+    """The job's parts over ``data``, handed to ``sink(start, part)`` as they come: read and run window by
+    window here (windows of whole batches, inputs of at most 8 MiB), or sharded over ``pool``, whose shards read
+    their own samples."""
+    if pool is not None:
+        pool.run([(job, data)], progress, sink)
+        return
+    runner = job.build()
+    size = shard_size(len(data), job.quantum, 1, sample_bytes(data), per_thread=1)
+    for start in range(0, len(data), size):
+        sink(start, run_part(runner, start, data.read(start, start + size), progress))
+
+
 def run_jobs(jobs: list[tuple[ShardJob, np.ndarray]], progress: Progress | None = None,
              pool: Pool | None = None) -> list[Any]:
     """Each job's result over its inputs: one after the other in this process, or as one stream of shards
@@ -80,9 +106,12 @@ class Pool:
     client: Any  # distributed.Client
     in_flight: int = 2  # shards submitted per worker thread at a time
 
-    def run(self, jobs: list[tuple[ShardJob, np.ndarray]], progress: Progress | None = None) -> list[Any]:
+    def run(self, jobs: list[tuple[ShardJob, np.ndarray | Samples]], progress: Progress | None = None,
+            sink: Callable[[int, Any], None] | None = None) -> list[Any]:
         """Each job's result over its inputs; the shards of all jobs run as one stream of tasks, and
-        ``progress`` is told each finished shard's samples.  Any failure cancels every shard."""
+        ``progress`` is told each finished shard's samples.  With a ``sink`` (one job) each part goes to
+        ``sink(start, part)`` as it comes and nothing is kept.  An event file's shards carry only their range
+        and read their samples on the worker.  Any failure cancels every shard."""
         from distributed import as_completed, fire_and_forget, wait
 
         from s5rf_deploy.tasks.shard_worker import hold, release, run_shard
@@ -92,11 +121,12 @@ class Pool:
         digests = [hashlib.sha256(pickle.dumps(job, protocol=5)).hexdigest() for job, _ in jobs]
         held = [client.submit(hold, job, key=f"s5rf-job-{digest}")
                 for (job, _), digest in zip(jobs, digests, strict=True)]
+        data = [as_samples(inputs) for _, inputs in jobs]
         todo = []
-        for j, (job, inputs) in enumerate(jobs):
-            size = shard_size(len(inputs), job.quantum, threads, inputs[:1].nbytes)
-            todo += [(j, start, min(start + size, len(inputs))) for start in range(0, len(inputs), size)]
-        log.info("%d samples of %d run(s) in %d shards on %d worker threads", sum(len(x) for _, x in jobs),
+        for j, (job, _) in enumerate(jobs):
+            size = shard_size(len(data[j]), job.quantum, threads, sample_bytes(data[j]))
+            todo += [(j, start, min(start + size, len(data[j]))) for start in range(0, len(data[j]), size)]
+        log.info("%d samples of %d run(s) in %d shards on %d worker threads", sum(map(len, data)),
                  len(jobs), len(todo), threads)
         todo.reverse()
         parts: list[dict[int, Any]] = [{} for _ in jobs]
@@ -106,7 +136,7 @@ class Pool:
 
         def submit() -> None:
             j, start, stop = todo.pop()
-            future = client.submit(run_shard, digests[j], held[j], start, jobs[j][1][start:stop], pure=False)
+            future = client.submit(run_shard, digests[j], held[j], start, data[j].window(start, stop), pure=False)
             running[future] = (j, start, stop)
             finished.add(future)
 
@@ -116,8 +146,12 @@ class Pool:
                 submit()
             for future in finished:
                 j, start, stop = running.pop(future)
-                parts[j][start], worker, seconds = future.result()
+                part, worker, seconds = future.result()
                 future.release()
+                if sink is None:
+                    parts[j][start] = part
+                else:
+                    sink(start, part)
                 if todo:
                     submit()
                 done = speed.setdefault(worker, [0, 0.0])
@@ -138,5 +172,5 @@ class Pool:
         for worker, (samples, seconds) in sorted(speed.items()):
             log.info("worker %s: %d samples in %.2f s (%.1f samples/s)", worker, samples, seconds,
                      samples / max(seconds, 1e-9))
-        return [job.merge([p[k] for k in sorted(p)]) if len(p) > 1 else next(iter(p.values()))
-                for (job, _), p in zip(jobs, parts, strict=True)]
+        return [] if sink else [job.merge([p[k] for k in sorted(p)]) if len(p) > 1 else next(iter(p.values()))
+                                for (job, _), p in zip(jobs, parts, strict=True)]

@@ -13,13 +13,15 @@ import nir
 import numpy as np
 import torch
 
-from s5rf_deploy.atomic import atomic_path
+from s5rf_deploy.atomic import atomic_dir, atomic_path
 from s5rf_deploy.fixed.engine import FixedRun
 from s5rf_deploy.graphs.network import SPIKING_TYPES, GraphNetwork
 from s5rf_deploy.progress import Progress, batches
 from s5rf_deploy.s5rf.network import S5RFNetwork, model_from_network
+from s5rf_deploy.samples import Samples, as_samples
 from s5rf_deploy.tasks.families import GRAPH, S5RF, family_of, is_fixed, quantize_network
-from s5rf_deploy.tasks.shards import Pool, run_job
+from s5rf_deploy.tasks.results import MemoryResults, NpyResults, Results, merge_runs
+from s5rf_deploy.tasks.shards import Pool, stream_job
 from s5rf_deploy.timing import stage
 
 log = logging.getLogger(__name__)
@@ -154,14 +156,6 @@ def simulate_graph_lava_float(net: GraphNetwork, inputs: np.ndarray, record: Ite
     return simulate_lava(net, lava_runner(net, inputs.shape[1], dt, "states" in record), inputs, record, progress)
 
 
-def merge_runs(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """The outputs of one run from those of consecutive slices of its samples: arrays joined in order,
-    saturation counts summed."""
-    first = parts[0]
-    return {k: sum(p[k] for p in parts) if k == "saturation" else first[k] if k == "saturation_names"
-            else np.concatenate([p[k] for p in parts]) for k in first}
-
-
 @dataclass(frozen=True)
 class SimulationJob:
     """What :func:`simulate` runs (a fixed-point ``net`` is quantized already), for any slice of the samples
@@ -200,28 +194,50 @@ class SimulationJob:
         return merge_runs(parts)
 
 
-def simulate(net, inputs: np.ndarray, backend: str, precision: str, profile, record: Iterable[str] = (),
+def simulate(net, inputs: np.ndarray | Samples, backend: str, precision: str, profile, record: Iterable[str] = (),
              batch_size: int = 64, progress: Progress | None = None, dt: float | None = None,
-             warn: Callable[[str], None] = log.warning, pool: Pool | None = None) -> dict[str, np.ndarray]:
-    """Run ``net`` on ``inputs`` as :func:`~s5rf_deploy.tasks.backends.choose_backend` decided; a float network
-    run in fixed point is quantized for ``profile`` first, for sequences of the inputs' length (problems go to
-    ``warn``).  ``progress`` is told the samples done.  With a ``pool`` the samples run in shards on its workers, with
-    the same result."""
-    with stage(f"run {len(inputs)} samples on {backend} ({precision})"):
-        return _simulate(net, inputs, backend, precision, profile, record, batch_size, progress, dt, warn, pool)
+             warn: Callable[[str], None] = log.warning, pool: Pool | None = None,
+             results: Results | None = None) -> dict[str, np.ndarray]:
+    """Run ``net`` on ``inputs`` (an array or a dataset file's samples, read window by window) as
+    :func:`~s5rf_deploy.tasks.backends.choose_backend` decided; a float network run in fixed point is quantized
+    for ``profile`` first, for sequences of the inputs' length (problems go to ``warn``).  ``progress`` is told
+    the samples done.  With a ``pool`` the samples run in shards on its workers, with the same result.  The
+    outputs go to ``results`` (default: kept in memory), whose :meth:`~Results.finish` is returned."""
+    data = as_samples(inputs)
+    with stage(f"run {len(data)} samples on {backend} ({precision})"):
+        if precision == "fixed" and not is_fixed(net):
+            net, report = quantize_network(net, profile, max_steps=data.steps, dt=dt)
+            for problem in report.overflow:
+                warn(f"{problem} (quantized on the fly for {profile.name}; `quantize` checks this)")
+            for message in report.warnings:
+                warn(message)
+        results = results or MemoryResults()
+        stream_job(SimulationJob(net, backend, data.steps, tuple(record), batch_size, dt), data, results.add,
+                   progress, pool)
+        return results.finish()
 
 
-def _simulate(net, inputs: np.ndarray, backend: str, precision: str, profile, record: Iterable[str],
-              batch_size: int, progress: Progress | None, dt: float | None, warn: Callable[[str], None],
-              pool: Pool | None) -> dict[str, np.ndarray]:
-    if precision == "fixed" and not is_fixed(net):
-        net, report = quantize_network(net, profile, max_steps=inputs.shape[1], dt=dt)
-        for problem in report.overflow:
-            warn(f"{problem} (quantized on the fly for {profile.name}; `quantize` checks this)")
-        for message in report.warnings:
-            warn(message)
-    job = SimulationJob(net, backend, inputs.shape[1], tuple(record), batch_size, dt)
-    return run_job(job, inputs, progress, pool)
+def is_folder(path: str | os.PathLike) -> bool:
+    """Whether ``simulate -o path`` writes a folder: ``path`` ends with a slash or is a folder already."""
+    return str(path).endswith(("/", os.sep)) or os.path.isdir(path)
+
+
+def simulate_to(path: str | os.PathLike, net, data: Samples, *args: Any, state_bits: int | None = None,
+                replace: bool = False, **kwargs: Any) -> dict[str, np.ndarray]:
+    """:func:`simulate`, its outputs written to ``path``: a folder of ``.npy`` files written as the parts come
+    (:class:`NpyResults`, integer states in ``state_bits``) when ``path`` ends with a slash or is a folder, which
+    appears complete or not at all; else an ``.npz`` (joined in memory, written at the end).  Returns the
+    outputs (of a folder: the predictions and saturation counts)."""
+    if not is_folder(path):
+        run = simulate(net, data, *args, **kwargs)
+        write_run(run, path)
+        return run
+    with atomic_dir(path, replace) as tmp:
+        results = NpyResults(tmp, len(data), state_bits)
+        try:
+            return simulate(net, data, *args, results=results, **kwargs)
+        finally:
+            results.close()
 
 
 def write_run(run: dict[str, np.ndarray], path: str | os.PathLike) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from s5rf_deploy.progress import Progress
+from s5rf_deploy.samples import NO_BINNING, Binning
 from s5rf_deploy.tasks.compare import CompareJob, metrics
 from s5rf_deploy.tasks.families import family_of
 from s5rf_deploy.tasks.fixed_artifacts import fixed_point_for
@@ -32,10 +33,13 @@ class Choice:
 
 def sweep(net, inputs: np.ndarray, labels: np.ndarray | None, choices: list[Choice], source: str,
           calibrate: str | None = None, dt: float | None = None, warn: Callable[[str], None] | None = None,
-          progress: Progress | None = None, pool: Pool | None = None) -> list[dict[str, Any]]:
+          progress: Progress | None = None, pool: Pool | None = None, binning: Binning = NO_BINNING
+          ) -> list[dict[str, Any]]:
     """One entry per choice, in order: profile, digits, what was quantized, resources, the headline numbers and
-    the full ``compare`` metrics on ``inputs`` (read from the file ``source``)."""
-    fixed = [fixed_point_for(net, None, c.profile, calibrate, dt, (source, inputs), warn, c.digits) for c in choices]
+    the full ``compare`` metrics on ``inputs`` (read from the file ``source``; event files binned as
+    ``binning`` says, ``calibrate`` too)."""
+    fixed = [fixed_point_for(net, None, c.profile, calibrate, dt, (source, inputs), warn, c.digits, binning)
+             for c in choices]
     runs = run_jobs([(CompareJob(net, fxp), inputs) for fxp, _ in fixed], progress, pool)
     entries = []
     for choice, (fxp, what), run in zip(choices, fixed, runs, strict=True):

@@ -450,7 +450,7 @@ def test_artifact_quantized_for_another_profile(good, out):
     (("simulate", "{model}", "--input", "{fxp}"),
      "holds a 's5rf-fxp-network' (an s5rf-deploy artifact), not a dataset"),
     (("train", "{model}"), "holds a 's5rf-float-model' (an s5rf-deploy artifact), not a dataset"),
-    (("simulate", "{model}", "--input", "{nir}"), "not a readable dataset .npz file (no zip archive)"),
+    (("simulate", "{model}", "--input", "{nir}"), "not a dataset: an HDF5 file without spikes/times and spikes/units"),
     (("quantize", "{profile}"), "not a model file this tool can read"),
 ], ids=["artifact-as-model", "dataset-as-model", "artifact-as-data", "checkpoint-as-training-data", "nir-as-data",
         "profile-as-model"])

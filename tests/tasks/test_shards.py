@@ -131,3 +131,28 @@ def test_sharded_lava_runs_equal_one_process(pool, family, request):
         saturation = Stepper(fxp).run(inputs).saturation
         assert check["bit_exact"] and check["samples"] == len(inputs)
         assert check["saturation"] == {"lava": saturation, "stepper": saturation}
+
+
+
+@pytest.mark.slow
+def test_sharded_event_file_streams_equal_one_process(pool, tmp_path):
+    """Shards of an event file carry only their range, read their samples on the workers, and their parts are
+    written into the result folder as they come: the same outputs as a run in this process."""
+    import runpy
+
+    from helpers import REPO, make_model
+    from s5rf_deploy.s5rf.network import network_from_model
+    from s5rf_deploy.samples import Binning, Window, open_samples
+    from s5rf_deploy.tasks.results import NpyResults
+
+    runpy.run_path(str(REPO / "tools" / "synthetic_shd.py"))["write_shd"](str(tmp_path / "t.h5"), 40, 4, 150)
+    data = open_samples(tmp_path / "t.h5", Binning(steps=12, pool=5))
+    assert isinstance(data.window(0, 8), Window)
+    net = network_from_model(make_model("dirac_keepimag", inputs=140))
+    kwargs = dict(backend="stepper", precision="fixed", profile=load_profile("loihi2"), record=("spikes",),
+                  batch_size=8)
+    here = simulate(net, data, **kwargs)
+    simulate(net, data, pool=pool, results=NpyResults(tmp_path, len(data)), **kwargs)
+    assert np.array_equal(np.load(tmp_path / "readout.npy"), here["readout"])
+    spikes = np.unpackbits(np.load(tmp_path / "spikes_0.npy"), axis=-1, count=12, bitorder="little")
+    assert np.array_equal(spikes, here["spikes_0"])
