@@ -154,24 +154,24 @@ class Port:
 
     def inputs(self, lines: DelayLines, n: int) -> np.ndarray:
         """The summed synaptic input of the population at this step: exact integers in float64."""
-        out = np.empty((n, self.size))
-        out.fill(0)
+        out = None
         for keys, w_t, exps in self.products:
             x = lines.sent(*keys[0])
             if len(keys) > 1:  # (spikes are bool: add them as numbers, not with logical or)
                 x = sum((lines.sent(key, delay) for key, delay in keys[1:]), x.astype(w_t.dtype))
             acc = self.product(x, w_t)
             for j, exp in enumerate(exps):
-                out += fx.dense_output_float(acc[:, j * self.size:(j + 1) * self.size], exp)
-        return out
-
-
-DTYPES = (np.float32, np.float64, np.int64)  # exact for synaptic sums below 2**24, 2**53, always
+                term = fx.dense_output_float(acc[:, j * self.size:(j + 1) * self.size], exp)
+                if out is None:  # the first term is the sum so far (one pass fewer than zeros and an add)
+                    out = term.astype(np.float64)
+                else:
+                    out += term
+        return np.zeros((n, self.size)) if out is None else out
 
 
 def _exact_dtype(pieces: list[tuple[np.ndarray, int]], gain: int) -> type:
-    """The narrowest of :data:`DTYPES` that sums the stacked weights of ``pieces`` exactly for inputs of
-    summed magnitude ``gain``."""
+    """The narrowest of float32, float64 (exact below 2**24, 2**53) and int64 that sums the stacked weights of
+    ``pieces`` exactly for inputs of summed magnitude ``gain``."""
     bound = max(int(np.abs(w).sum(axis=1).max(initial=0)) for w, _ in pieces) * gain
     return np.float32 if bound < 2**24 else np.float64 if bound < 2**53 else np.int64
 
