@@ -24,6 +24,8 @@ def environment() -> dict:
 def print_table(header: list[str], rows: list[list]) -> None:
     """A right-aligned table; floats with 3 decimals, large numbers with separators."""
     def fmt(x) -> str:
+        if x is None:  # a case that did not run
+            return "-"
         if isinstance(x, float):
             return f"{x:,.0f}" if x >= 1000 else f"{x:.3f}"
         return str(x)

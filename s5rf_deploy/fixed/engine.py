@@ -92,12 +92,14 @@ class Port:
     weights, exponent and source part are evaluated once on the sum of their
     (delayed) source values.  Synapses with a negative exponent read their own
     source.  Blocks that read the same input share one matrix product, split
-    by columns before shifting, so every block keeps its own accumulator.
+    by columns before shifting, so every block keeps its own accumulator; the blocks
+    of one input with non-negative exponents (a synapse's weight digits) fold into one
+    (:func:`fold_digits`).
 
     Each product and step picks its method from the input's density (fraction of
     nonzero entries): a dense BLAS product, or, below ``event_density``, event-driven
     accumulation of the weight rows of the active inputs (a sparse product; for one
-    sample, the sum of the gathered rows).  Both are exact in the product's dtype, so
+    sample always, the sum of the gathered rows).  Both are exact in the product's dtype, so
     they give the same integers (tests/fixed/test_engine.py).
     """
 
@@ -121,38 +123,71 @@ class Port:
             feeds.setdefault(feed, []).append(members[0])
         self.products = []
         for (feed, part), blocks in feeds.items():
-            stacked = np.concatenate([b.weights for b in blocks])
-            bound = int(np.abs(stacked).sum(axis=1).max()) * sum(value_bound(src) for src, _ in feed)
-            dtype = np.float32 if bound < 2**24 else np.float64 if bound < 2**53 else np.int64
+            gain = sum(value_bound(src) for src, _ in feed)
+            pieces = [(b.weights, b.weight_exp) for b in blocks]
+            folded = fold_digits(pieces)
+            if _exact_dtype(folded, gain) == _exact_dtype(pieces, gain):
+                pieces = folded
+            dtype = _exact_dtype(pieces, gain)
             keys = [((src, part), delay) for src, delay in feed]
-            self.products.append((keys, np.ascontiguousarray(stacked.T.astype(dtype)),
-                                  [b.weight_exp for b in blocks]))
+            stacked = np.concatenate([w for w, _ in pieces])
+            self.products.append((keys, np.ascontiguousarray(stacked.T.astype(dtype)), [e for _, e in pieces]))
 
     def product(self, x: np.ndarray, w_t: np.ndarray) -> np.ndarray:
-        """``x @ w_t``, exactly: dense, or event-driven when few entries of ``x`` are nonzero."""
-        nonzero = np.count_nonzero(x)
-        if nonzero >= self.event_density * x.size:
-            return x.astype(w_t.dtype, copy=False) @ w_t
+        """``x @ w_t``, exactly: dense, or event-driven when few entries of ``x`` are nonzero (always for one
+        sample: a threaded BLAS matrix-vector product costs milliseconds on a loaded machine, the sum of even
+        all rows tens of microseconds; docs/benchmarks.md)."""
         if x.shape[0] == 1:
             active = np.flatnonzero(x[0])
             rows = w_t[active]
             values = x[0, active]
-            if np.all(values == 1):  # binary spikes: sum the weight rows of the active sources
-                return np.add.reduce(rows, axis=0, keepdims=True)
-            return values.astype(w_t.dtype)[None] @ rows
-        return np.asarray(sparse.csr_matrix(x.astype(w_t.dtype, copy=False)) @ w_t)
+            if not np.all(values == 1):  # graded: weight each row by its value (exact integer products)
+                rows *= values.astype(w_t.dtype)[:, None]
+            return np.add.reduce(rows, axis=0, keepdims=True)  # spikes: sum the rows of the active sources
+        if np.count_nonzero(x) >= self.event_density * x.size:
+            return x.astype(w_t.dtype, copy=False) @ w_t
+        rows, cols = np.nonzero(x)
+        indptr = np.zeros(x.shape[0] + 1, np.int64)
+        np.cumsum(np.bincount(rows, minlength=x.shape[0]), out=indptr[1:])
+        csr = sparse.csr_matrix((x[rows, cols].astype(w_t.dtype), cols, indptr), shape=x.shape)
+        return np.asarray(csr @ w_t)
 
     def inputs(self, lines: DelayLines, n: int) -> np.ndarray:
         """The summed synaptic input of the population at this step: exact integers in float64."""
-        out = np.zeros((n, self.size))
+        out = None
         for keys, w_t, exps in self.products:
             x = lines.sent(*keys[0])
             if len(keys) > 1:  # (spikes are bool: add them as numbers, not with logical or)
                 x = sum((lines.sent(key, delay) for key, delay in keys[1:]), x.astype(w_t.dtype))
             acc = self.product(x, w_t)
             for j, exp in enumerate(exps):
-                out += fx.dense_output_float(acc[:, j * self.size:(j + 1) * self.size], exp)
-        return out
+                term = fx.dense_output_float(acc[:, j * self.size:(j + 1) * self.size], exp)
+                if out is None:  # the first term is the sum so far (one pass fewer than zeros and an add)
+                    out = term.astype(np.float64)
+                else:
+                    out += term
+        return np.zeros((n, self.size)) if out is None else out
+
+
+def _exact_dtype(pieces: list[tuple[np.ndarray, int]], gain: int) -> type:
+    """The narrowest of float32, float64 (exact below 2**24, 2**53) and int64 that sums the stacked weights of
+    ``pieces`` exactly for inputs of summed magnitude ``gain``."""
+    bound = max(int(np.abs(w).sum(axis=1).max(initial=0)) for w, _ in pieces) * gain
+    return np.float32 if bound < 2**24 else np.float64 if bound < 2**53 else np.int64
+
+
+def fold_digits(pieces: list[tuple[np.ndarray, int]]) -> list[tuple[np.ndarray, int]]:
+    """(weights, exponent) blocks on one input with the non-negative exponents folded into one block.
+
+    Lava's ``Dense`` output for ``weight_exp >= 0`` is the accumulation times ``2**weight_exp``, without
+    rounding, so ``sum_j 2**e_j (W_j @ s) = 2**e (sum_j 2**(e_j - e) W_j) @ s`` with ``e = min e_j``: the weight
+    digits of one synapse cost one product instead of one each.  Negative exponents (a floor each) stay apart."""
+    folded = [(w, e) for w, e in pieces if e >= 0]
+    if len(folded) < 2:
+        return pieces
+    low = min(e for _, e in folded)
+    weights = sum(np.asarray(w, np.int64) << (e - low) for w, e in folded)
+    return [(weights, low)] + [(w, e) for w, e in pieces if e < 0]
 
 
 def history_length(synapses: Iterable[Synapse]) -> int:

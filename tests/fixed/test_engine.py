@@ -216,3 +216,21 @@ def test_activity_levels_span_sparse_and_dense():
         fxp, _ = quantize(network_from_model(model), load_profile("loihi2"), u)
         rates.append(np.mean([s.mean() for s in Stepper(fxp).run(u, record=("spikes",)).spikes]))
     assert min(rates) < 0.05 and max(rates) > 0.15, rates
+
+
+@pytest.mark.parametrize("graded", [False, True], ids=["spikes", "graded"])
+@pytest.mark.parametrize("batch", [1, 5])
+def test_weight_digits_fold_into_one_product(graded, batch):
+    """A synapse's digits (several exponents on one input) cost one product, with the integers of one Dense each."""
+    rng = np.random.default_rng(batch + 2 * graded)
+    rows, width, steps = 20, 50, 6
+    bound = 3 if graded else 1  # folded sums stay below 2**24 (float32), so the digits do fold
+    syns = [Synapse(0, rng.integers(-256, 256, (rows, width)), exp) for exp in (7, 0, 3, -2)]
+    port = Port(syns, rows, lambda source: bound)
+    assert [len(exps) for _, _, exps in port.products] == [2]  # 7, 0, 3 folded; -2 (a floor) apart
+    previous = PreviousPort(syns, rows, lambda source: bound)
+    lines = DelayLines({(0, "spikes"): width}, 1, batch)
+    for _ in range(steps):
+        x = (rng.random((batch, width)) < 0.3) * (rng.integers(-bound, bound + 1, (batch, width)) if graded else 1)
+        lines.send((0, "spikes"), x.astype(np.float64))
+        assert np.array_equal(port.inputs(lines, batch), previous.inputs(lines, batch))
