@@ -70,7 +70,7 @@ def simulate(ctx: click.Context, model: str, input_path: str, config: str | None
         _backend_for(model, True, True, backend, precision)
 
     from s5rf_deploy.tasks.cluster import sample_pool
-    from s5rf_deploy.tasks.families import S5RF, family_of, is_fixed
+    from s5rf_deploy.tasks.families import S5RF, family_of, input_encoding_of, is_fixed
     from s5rf_deploy.tasks.loading import load_any
     from s5rf_deploy.tasks.simulation import simulate, write_run
 
@@ -82,7 +82,7 @@ def simulate(ctx: click.Context, model: str, input_path: str, config: str | None
     backend, precision = _backend_for(model, is_fixed(net), family_of(net) is S5RF, backend, precision)
     data.check_width(net.input_dim, input_path)
     if precision == "fixed":
-        data.check_spikes(input_path)
+        data.check_inputs(input_path, input_encoding_of(net))
     pool = ctx.with_resource(sample_pool(workers, scheduler))
     with progress_bar(ctx, "simulate", len(data)) as progress:
         run = simulate(net, data.inputs, backend, precision, prof, record, batch_size, progress, dt, partial(warn, ctx),

@@ -56,13 +56,14 @@ def sweep(ctx: click.Context, model: str, input_path: str, labels: bool, config:
       s5rf-deploy sweep model.s5rf --input test.npz --profiles loihi2,loihi2-wide --workers 2 -o sweep
     """
     from s5rf_deploy.atomic import check_output_dir
-    from s5rf_deploy.dataset import load_spike_dataset
+    from s5rf_deploy.dataset import load_labelled
     from s5rf_deploy.hw_profiles import load_profile
 
     check_output_dir(output, force)
     for profile in profiles:
         load_profile(profile)
-    data = load_spike_dataset(input_path, samples, labels)
+    data = load_labelled(input_path, samples, labels)
+    data.check_inputs(input_path)
 
     from s5rf_deploy.tasks.cluster import sample_pool
     from s5rf_deploy.tasks.compare import checked_labels

@@ -11,7 +11,7 @@ import numpy as np
 from s5rf_deploy import container
 from s5rf_deploy.atomic import atomic_path
 from s5rf_deploy.errors import FormatError, S5RFError
-from s5rf_deploy.fixed.engine import check_spike_inputs
+from s5rf_deploy.fixed.inputs import BINARY_INPUT, InputEncoding
 from s5rf_deploy.timing import stage
 
 
@@ -39,10 +39,11 @@ class Dataset:
                 f"{source}: inputs have {self.inputs.shape[2]} channels, the model expects {width}"
             )
 
-    def check_spikes(self, source: str) -> None:
-        """Raise unless the inputs are binary spikes, what the fixed-point backends take."""
+    def check_inputs(self, source: str, encoding: InputEncoding = BINARY_INPUT) -> None:
+        """Raise unless a fixed-point network with this input ``encoding`` takes the inputs (binary spikes, or
+        analog values within a graded encoding's range)."""
         try:
-            check_spike_inputs(self.inputs, self.inputs.shape[2])
+            encoding.encode(self.inputs, self.inputs.shape[2])
         except S5RFError as exc:
             raise S5RFError(f"{source}: {exc}") from None
 
@@ -81,11 +82,10 @@ def _read_dataset(p: Path) -> Dataset:
 
 
 
-def load_spike_dataset(path: str | os.PathLike, samples: int | None = None, labels: bool = False) -> Dataset:
-    """The first ``samples`` samples (all if None) of the dataset at ``path``, refused unless its inputs are 0/1
-    spikes and, when ``labels`` are wanted, it has them."""
+def load_labelled(path: str | os.PathLike, samples: int | None = None, labels: bool = False) -> Dataset:
+    """The first ``samples`` samples (all if None) of the dataset at ``path``, refused if ``labels`` are wanted and
+    it has none (what a network takes is checked by :meth:`Dataset.check_inputs`)."""
     data = load_dataset(path).head(samples)
-    data.check_spikes(str(path))
     if labels and data.labels is None:
         raise S5RFError(f"{path}: --labels given, but the file has no 'labels' array")
     return data

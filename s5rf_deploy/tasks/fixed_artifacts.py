@@ -8,16 +8,18 @@ import numpy as np
 
 from s5rf_deploy.errors import S5RFError
 from s5rf_deploy.fixed.weights import CALIBRATION_SAMPLES
-from s5rf_deploy.tasks.families import check_matches, is_fixed, quantize_network
+from s5rf_deploy.tasks.families import check_matches, is_fixed, quantize_network, takes_analog_inputs
 
 
-def calibration_inputs(path: str, width: int, samples: int = CALIBRATION_SAMPLES) -> np.ndarray:
-    """The inputs of the first ``samples`` samples of the dataset at ``path``, checked for ``width``."""
+def calibration_inputs(path: str, net, samples: int = CALIBRATION_SAMPLES) -> np.ndarray:
+    """The inputs of the first ``samples`` samples of the dataset at ``path``, checked for the float network
+    ``net``: its width, and binary spikes unless analog inputs give it graded inputs."""
     from s5rf_deploy.dataset import load_dataset
 
     data = load_dataset(path).head(samples)
-    data.check_width(width, path)
-    data.check_spikes(path)
+    data.check_width(net.input_dim, path)
+    if not takes_analog_inputs(net):
+        data.check_inputs(path)
     return np.asarray(data.inputs)
 
 
@@ -39,7 +41,7 @@ def fixed_point_for(net, fxp_path: str | None, profile: str, calibrate: str | No
     prof = load_profile(profile)
     source = calibrate
     if calibrate:
-        calib, what = calibration_inputs(calibrate, net.input_dim), f", calibrated on {calibrate}"
+        calib, what = calibration_inputs(calibrate, net), f", calibrated on {calibrate}"
     elif own_inputs is not None:
         source, inputs = own_inputs
         calib = np.asarray(inputs[:CALIBRATION_SAMPLES])
