@@ -3,12 +3,10 @@ refusals (issue 15)."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
-from helpers import bigint_run, make_model, random_spikes
+from helpers import assert_stepper_equals_bigint, make_model, random_spikes
 from mutations import corrupt, refused, top
 from s5rf_deploy.errors import S5RFError, SampleError
 from s5rf_deploy.fixed.inputs import BINARY_INPUT, GRADED, calibrated_encoding, graded_payload_max
@@ -85,22 +83,8 @@ def test_graded_inputs_equal_bigint_oracle(variant):
     _, u, (fxp, _) = graded_net(variant)
     payloads = np.rint(u.astype(np.float64) * 2.0**fxp.input_encoding.scale_log2)
     assert np.abs(payloads).max() > 2**10
-    spikes = assert_stepper_equals_bigint_on(fxp, u, payloads)
+    spikes = assert_stepper_equals_bigint(fxp, u, payloads)
     assert all(0 < s.mean() < 1 for s in spikes)
-
-
-def assert_stepper_equals_bigint_on(fxp, u: np.ndarray, payloads: np.ndarray) -> list[np.ndarray]:
-    """Every stage's states, the spikes and the readout: the stepper on ``u``, the oracle on ``payloads``."""
-    every_stage = dataclasses.replace(fxp, state_stages=tuple(range(len(fxp.stages))))
-    res = Stepper(every_stage).run(u, record=("spikes", "states"))
-    for i, sample in enumerate(payloads):
-        oracle = bigint_run(fxp, sample)
-        for k in range(len(fxp.stages)):
-            np.testing.assert_array_equal(res.states[k][i], oracle.states[k], err_msg=f"sample {i}, stage {k}")
-        for j, k in enumerate(fxp.layer_stages):
-            np.testing.assert_array_equal(res.spikes[j][i], oracle.spikes[k], err_msg=f"sample {i}, stage {k}")
-        np.testing.assert_array_equal(res.readout[i], oracle.readout, err_msg=f"sample {i}, readout")
-    return res.spikes
 
 
 def test_binary_inputs_keep_the_exact_path():
@@ -108,7 +92,7 @@ def test_binary_inputs_keep_the_exact_path():
     u = random_spikes(2, 20, 5, rate=0.3)
     fxp, report = quantize(net, LOIHI2, u, max_steps=20)
     assert fxp.input_encoding is BINARY_INPUT and report.inputs == {"kind": "binary", "scale_log2": 0}
-    assert_stepper_equals_bigint_on(fxp, u, u)
+    assert_stepper_equals_bigint(fxp, u)
 
 
 def test_artifact_records_the_encoding(tmp_path):
