@@ -388,6 +388,7 @@ def test_graded_input_range_and_kind(good, tmp_path, out):
     result = cli("quantize", good["model.s5rf"], "--calibrate", tmp_path / "analog.npz", "-o", fxp)
     assert result.exit_code == 0, result.output
     assert "inputs: graded payloads round(x 2^" in result.output
+    assert "analog inputs as graded payloads round(x 2^" in cli("inspect", fxp).output
     analog[1, 2, 3] = 1e6
     np.savez(tmp_path / "far.npz", inputs=analog)
     assert_refused(simulate(fxp, tmp_path / "far.npz", out), out, "far.npz: sample 1: analog input 1e+06 at step 2, "
