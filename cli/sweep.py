@@ -63,16 +63,18 @@ def sweep(ctx: click.Context, model: str, input_path: str, labels: bool, config:
     for profile in profiles:
         load_profile(profile)
     data = load_labelled(input_path, samples, labels)
-    data.check_inputs(input_path)
 
     from s5rf_deploy.tasks.cluster import sample_pool
     from s5rf_deploy.tasks.compare import checked_labels
+    from s5rf_deploy.tasks.families import takes_analog_inputs
     from s5rf_deploy.tasks.loading import load_network
     from s5rf_deploy.tasks.report_text import text_table
     from s5rf_deploy.tasks.sweep import Choice, sweep
     from s5rf_deploy.tasks.sweep_report import HEADER, table_rows, write_sweep
 
     net = load_network(model, config, dt=dt, **reading)
+    if not takes_analog_inputs(net):  # S5-RF networks calibrated on analog inputs take them as graded spikes
+        data.check_inputs(input_path)
     truth = checked_labels(net, data, input_path, labels)
     choices = [Choice(profile, d) for profile in profiles for d in digits]
     pool = ctx.with_resource(sample_pool(workers, scheduler))
