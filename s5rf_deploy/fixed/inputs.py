@@ -136,6 +136,8 @@ def calibrated_encoding(inputs: np.ndarray, profile: HardwareProfile, scale_cap:
     largest |x| at or below the largest payload (at most ``2^scale_cap``, what the first weights can take)."""
     if is_binary(inputs):
         return BINARY_INPUT
+    if not np.all(np.isfinite(inputs)):
+        raise S5RFError("calibration inputs hold NaN or Inf: an input scale needs finite values")
     require_graded(profile, "analog (non-0/1) inputs")
     payload_max = graded_payload_max(profile, inputs.shape[2])
     scale = math.floor(math.log2(payload_max / (INPUT_MARGIN * float(np.abs(inputs).max()))))

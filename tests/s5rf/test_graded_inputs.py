@@ -51,6 +51,8 @@ def test_encoding_rounds_and_names_bad_samples():
     with pytest.raises(SampleError, match=r"^sample 1: analog input -2.5 at step 3, channel 2 is outside the range"):
         enc.encode(bad, 3)
     assert calibrated_encoding(random_spikes(2, 4, 3), LOIHI2) is BINARY_INPUT
+    with pytest.raises(S5RFError, match="calibration inputs hold NaN or Inf"):
+        calibrated_encoding(np.where(bad < 0, np.inf, bad), LOIHI2)
 
 
 def test_input_scale_is_folded_exactly_into_layer_0():
