@@ -77,27 +77,30 @@ def compare(ctx: click.Context, model: str, input_path: str, binning: Binning, l
 
     from s5rf_deploy.atomic import check_output_dir
     from s5rf_deploy.errors import S5RFError
-    from s5rf_deploy.samples import load_spike_dataset
+    from s5rf_deploy.samples import load_labelled
 
     check_output_dir(output, force)  # options and files are checked before the heavy imports below
     if fxp_path and profile:
         raise S5RFError("give either --fxp (an artifact) or --profile (quantize now), not both")
-    data = load_spike_dataset(input_path, samples, labels, binning)
+    data = load_labelled(input_path, samples, labels, binning)
 
     from s5rf_deploy.cli.app import CheckFailed
     from s5rf_deploy.tasks.attribution import attribute, flags
     from s5rf_deploy.tasks.cluster import sample_pool
     from s5rf_deploy.tasks.compare import checked_labels, lava_check, metrics, runs_for
     from s5rf_deploy.tasks.compare_report import write_report
-    from s5rf_deploy.tasks.families import S5RF, family_of
+    from s5rf_deploy.tasks.families import S5RF, family_of, input_encoding_of, takes_analog_inputs
     from s5rf_deploy.tasks.fixed_artifacts import fixed_point_for
     from s5rf_deploy.tasks.inspect import calibration_of
     from s5rf_deploy.tasks.loading import load_network
 
     net = load_network(model, config, dt=dt, **reading)
     truth = checked_labels(net, data, input_path, labels)
+    if not takes_analog_inputs(net):
+        data.check_inputs(input_path)  # before quantizing on them
     fxp, what = fixed_point_for(net, fxp_path, profile or "loihi2", calibrate, dt, (input_path, data.inputs),
                                 partial(warn, ctx), binning=binning)
+    data.check_inputs(input_path, input_encoding_of(fxp))
     pool = ctx.with_resource(sample_pool(workers, scheduler))
     with progress_bar(ctx, "compare", len(data)) as progress:
         runs = runs_for(net, fxp, data.inputs, progress, pool)

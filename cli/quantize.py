@@ -61,7 +61,7 @@ def quantize(ctx: click.Context, model: str, profile: str, config: str | None, c
 
     prof = load_profile(profile)
     net = load_network(model, config, dt=dt, **reading)
-    calib = calibration_inputs(calibrate, net.input_dim, calibration_samples, binning) if calibrate else None
+    calib = calibration_inputs(calibrate, net, calibration_samples, binning) if calibrate else None
     with progress_bar(ctx, "quantize", len(calib)) if calib is not None else contextlib.nullcontext() as progress:
         fxp, report = quantize_network(net, prof, calib, digits, max_steps, dt, calibrate, target, progress)
     check_fits(report, allow_overflow)
@@ -71,7 +71,7 @@ def quantize(ctx: click.Context, model: str, profile: str, config: str | None, c
         warn(ctx, message)
     payload = {"output": output, "profile": prof.name, "layers": report.layers, "readout": report.readout,
                "resources": report.resources, "calibration": report.calibration, "overflow": report.overflow,
-               "warnings": report.warnings, "digits": report.digits}
+               "warnings": report.warnings, "digits": report.digits, "inputs": report.inputs}
     if report_path:
         with atomic_path(report_path) as tmp:
             tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")

@@ -78,7 +78,7 @@ def simulate(ctx: click.Context, model: str, input_path: str, binning: Binning, 
         _backend_for(model, True, True, backend, precision)
 
     from s5rf_deploy.tasks.cluster import sample_pool
-    from s5rf_deploy.tasks.families import S5RF, family_of, is_fixed
+    from s5rf_deploy.tasks.families import S5RF, family_of, input_encoding_of, is_fixed
     from s5rf_deploy.tasks.loading import load_any
     from s5rf_deploy.tasks.simulation import simulate_to
 
@@ -88,7 +88,7 @@ def simulate(ctx: click.Context, model: str, input_path: str, binning: Binning, 
         raise S5RFError(f"{model}: quantized for profile {net.profile.name!r}, which differs from --profile "
                         f"{profile}; quantize the float model for it")
     backend, precision = _backend_for(model, is_fixed(net), family_of(net) is S5RF, backend, precision)
-    check_samples(data, net.input_dim, input_path, precision == "fixed")
+    check_samples(data, net.input_dim, input_path, input_encoding_of(net) if precision == "fixed" else None)
     state_bits = (net.profile if is_fixed(net) else prof).state["bits"] if precision == "fixed" else None
     pool = ctx.with_resource(sample_pool(workers, scheduler))
     with progress_bar(ctx, "simulate", len(data)) as progress:

@@ -62,21 +62,24 @@ def sweep(ctx: click.Context, model: str, input_path: str, binning: Binning, lab
     """
     from s5rf_deploy.atomic import check_output_dir
     from s5rf_deploy.hw_profiles import load_profile
-    from s5rf_deploy.samples import load_spike_dataset
+    from s5rf_deploy.samples import load_labelled
 
     check_output_dir(output, force)
     for profile in profiles:
         load_profile(profile)
-    data = load_spike_dataset(input_path, samples, labels, binning)
+    data = load_labelled(input_path, samples, labels, binning)
 
     from s5rf_deploy.tasks.cluster import sample_pool
     from s5rf_deploy.tasks.compare import checked_labels
+    from s5rf_deploy.tasks.families import takes_analog_inputs
     from s5rf_deploy.tasks.loading import load_network
     from s5rf_deploy.tasks.report_text import text_table
     from s5rf_deploy.tasks.sweep import Choice, sweep
     from s5rf_deploy.tasks.sweep_report import HEADER, table_rows, write_sweep
 
     net = load_network(model, config, dt=dt, **reading)
+    if not takes_analog_inputs(net):  # S5-RF networks calibrated on analog inputs take them as graded spikes
+        data.check_inputs(input_path)
     truth = checked_labels(net, data, input_path, labels)
     choices = [Choice(profile, d) for profile in profiles for d in digits]
     pool = ctx.with_resource(sample_pool(workers, scheduler))

@@ -32,7 +32,7 @@ import scipy.linalg
 from s5rf_deploy.atomic import atomic_path
 from s5rf_deploy.errors import FormatError, S5RFError
 from s5rf_deploy.fixed import arithmetic as fx
-from s5rf_deploy.fixed.engine import check_spike_inputs
+from s5rf_deploy.fixed.inputs import check_spike_inputs
 from s5rf_deploy.fixed.synapse import WEIGHT_MAX, WEIGHT_MIN
 from s5rf_deploy.graphs.network import GraphNetwork, from_nir
 

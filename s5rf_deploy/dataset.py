@@ -11,7 +11,7 @@ import numpy as np
 from s5rf_deploy import container
 from s5rf_deploy.atomic import atomic_path
 from s5rf_deploy.errors import FormatError, S5RFError
-from s5rf_deploy.fixed.engine import check_spike_inputs
+from s5rf_deploy.fixed.inputs import BINARY_INPUT, InputEncoding
 from s5rf_deploy.timing import stage
 
 
@@ -39,10 +39,11 @@ class Dataset:
                 f"{source}: inputs have {self.inputs.shape[2]} channels, the model expects {width}"
             )
 
-    def check_spikes(self, source: str) -> None:
-        """Raise unless the inputs are binary spikes, what the fixed-point backends take."""
+    def check_inputs(self, source: str, encoding: InputEncoding = BINARY_INPUT) -> None:
+        """Raise unless a fixed-point network with this input ``encoding`` takes the inputs (binary spikes, or
+        analog values within a graded encoding's range)."""
         try:
-            check_spike_inputs(self.inputs, self.inputs.shape[2])
+            encoding.encode(self.inputs, self.inputs.shape[2])
         except S5RFError as exc:
             raise S5RFError(f"{source}: {exc}") from None
 
@@ -78,6 +79,7 @@ def _read_dataset(p: Path) -> Dataset:
             raise FormatError(f"{p}: 'labels' must be non-negative integers")
         labels = labels.astype(np.int64)
     return Dataset(values, labels)
+
 
 
 def save_dataset(dataset: Dataset, path: str | os.PathLike) -> None:

@@ -19,6 +19,7 @@ from s5rf_deploy.dataset import Dataset, load_dataset
 from s5rf_deploy.errors import FormatError, S5RFError
 from s5rf_deploy.event_files import SPARSE_KEYS, H5Events, SparseEvents, is_hdf5
 from s5rf_deploy.events import bin_events, check_events, clip_counts
+from s5rf_deploy.fixed.inputs import InputEncoding
 from s5rf_deploy.timing import stage
 
 SCAN_SAMPLES = 256  # samples per window of the checking pass over an event file
@@ -133,14 +134,14 @@ class Window:
 Samples = DenseSamples | EventSamples
 
 
-def check_samples(data: Samples, width: int, source: str, spikes: bool) -> None:
-    """Refuse inputs of another width than the model's, or (``spikes``: for fixed point) dense inputs that are
-    not 0/1 spikes (binned event counts are clipped to them)."""
+def check_samples(data: Samples, width: int, source: str, encoding: InputEncoding | None = None) -> None:
+    """Refuse inputs of another width than the model's, or (given the ``encoding`` of a fixed-point network)
+    dense inputs it does not take (binned event counts are clipped to 0/1 spikes, which every encoding takes)."""
     if data.width != width:
         pool = f" after --pool {data.pool}" if isinstance(data, EventSamples) and data.pool > 1 else ""
         raise S5RFError(f"{source}: inputs have {data.width} channels{pool}, the model expects {width}")
-    if spikes and isinstance(data, DenseSamples):
-        data.data.check_spikes(source)
+    if encoding is not None and isinstance(data, DenseSamples):
+        data.data.check_inputs(source, encoding)
 
 
 def as_samples(inputs: np.ndarray | Samples) -> Samples:
@@ -210,14 +211,12 @@ def load_samples(path: str | os.PathLike, binning: Binning = NO_BINNING, samples
     return data
 
 
-def load_spike_dataset(path: str | os.PathLike, samples: int | None = None, labels: bool = False,
-                       binning: Binning = NO_BINNING) -> Dataset:
-    """The first ``samples`` samples (all if None) of the dataset file at ``path`` in memory, refused unless its
-    inputs are 0/1 spikes (binned event counts are clipped to them) and, when ``labels`` are wanted, it has
-    them."""
+def load_labelled(path: str | os.PathLike, samples: int | None = None, labels: bool = False,
+                  binning: Binning = NO_BINNING) -> Dataset:
+    """The first ``samples`` samples (all if None) of the dataset file at ``path`` in memory, refused when
+    ``labels`` are wanted but absent (what a network takes is checked by :func:`check_samples`)."""
     data = load_samples(path, binning, samples, labels)
     if isinstance(data, DenseSamples):
-        data.data.check_spikes(str(path))
         return data.data
     return Dataset(data.read(0, len(data)), data.labels)
 

@@ -213,3 +213,24 @@ def bigint_run(net, u: np.ndarray) -> BigIntRun:
             saturation["readout"] += (wrapped != new_u or clipped != new_v) + fired
             lif_u[c], lif_v[c] = wrapped, 0 if fired else clipped
     return BigIntRun(states, spikes, lif_v, saturation)
+
+
+def assert_stepper_equals_bigint(fxp, u: np.ndarray, oracle_inputs: np.ndarray | None = None) -> list[np.ndarray]:
+    """The stepper on ``u`` equals :func:`bigint_run` on ``oracle_inputs`` (default ``u``; the payloads of graded
+    inputs): every stage's states at every step, the spikes, the readout and the saturation counts."""
+    from s5rf_deploy.s5rf.stepper import Stepper
+
+    every_stage = dataclasses.replace(fxp, state_stages=tuple(range(len(fxp.stages))))
+    res = Stepper(every_stage).run(u, record=("spikes", "states"))
+    saturation = dict.fromkeys(res.saturation, 0)
+    for i, sample in enumerate(u if oracle_inputs is None else oracle_inputs):
+        oracle = bigint_run(fxp, sample)
+        for k in range(len(fxp.stages)):
+            np.testing.assert_array_equal(res.states[k][i], oracle.states[k], err_msg=f"sample {i}, stage {k} states")
+        for j, k in enumerate(fxp.layer_stages):
+            np.testing.assert_array_equal(res.spikes[j][i], oracle.spikes[k], err_msg=f"sample {i}, stage {k} spikes")
+        np.testing.assert_array_equal(res.readout[i], oracle.readout, err_msg=f"sample {i}, readout")
+        for key, count in oracle.saturation.items():
+            saturation[key] += count
+    assert res.saturation == saturation
+    return res.spikes

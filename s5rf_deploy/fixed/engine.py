@@ -28,8 +28,9 @@ from dataclasses import dataclass, fields
 import numpy as np
 from scipy import sparse
 
-from s5rf_deploy.errors import S5RFError, SampleError
+from s5rf_deploy.errors import S5RFError
 from s5rf_deploy.fixed import arithmetic as fx
+from s5rf_deploy.fixed.inputs import BINARY_INPUT, InputEncoding
 from s5rf_deploy.fixed.synapse import Synapse
 from s5rf_deploy.progress import Progress, batches
 
@@ -55,18 +56,6 @@ class FixedRun:
         if traces is None:
             return []
         return list(traces.items()) if isinstance(traces, dict) else list(enumerate(traces))
-
-
-def check_spike_inputs(inputs: np.ndarray, width: int) -> np.ndarray:
-    """Binary spike inputs as float32; raise on anything else."""
-    if inputs.ndim != 3 or inputs.shape[2] != width:
-        raise S5RFError(f"inputs must have shape (N, T, {width}), got {inputs.shape}")
-    bad = (inputs != 0) & (inputs != 1)
-    if np.any(bad):
-        where = tuple(np.argwhere(bad)[0])
-        raise SampleError(int(where[0]), f"fixed-point backends take binary spike inputs (0/1); found "
-                                         f"{inputs[where]!r}")
-    return inputs.astype(np.float32)
 
 
 class DelayLines:
@@ -223,15 +212,16 @@ class BatchedStepper:
     family's time loop) and merges the results in sample order (traces concatenated, saturation summed)."""
 
     input_dim: int
+    input_encoding: InputEncoding = BINARY_INPUT  # how inputs become what the first synapses receive
 
     def run_batch(self, inputs: np.ndarray, record: set[str]) -> FixedRun:
         raise NotImplementedError
 
     def run(self, inputs: np.ndarray, record: Iterable[str] = (), batch_size: int = 256,
             progress: Progress | None = None) -> FixedRun:
-        """Run ``inputs`` (N, T, H) of 0/1 spikes; ``record`` may hold "spikes" and "states"; ``progress`` is told
-        the samples of each finished batch."""
-        inputs = check_spike_inputs(np.asarray(inputs), self.input_dim)
+        """Run ``inputs`` (N, T, H) (0/1 spikes, or analog values for a graded ``input_encoding``); ``record``
+        may hold "spikes" and "states"; ``progress`` is told the samples of each finished batch."""
+        inputs = self.input_encoding.encode(inputs, self.input_dim)
         record = set(record)
         parts = [self.run_batch(inputs[part], record) for part in batches(inputs.shape[0], batch_size, progress)]
         return FixedRun(**{f.name: _merge([getattr(p, f.name) for p in parts]) for f in fields(FixedRun)})

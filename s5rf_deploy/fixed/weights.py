@@ -30,6 +30,7 @@ class QuantizationReport:
     overflow: list[str] = field(default_factory=list)
     digits: dict[str, Any] = field(default_factory=dict)  # weight digits chosen by result (``--digits auto``)
     warnings: list[str] = field(default_factory=list)  # lossy choices, one line each: cause and fix
+    inputs: dict[str, Any] = field(default_factory=lambda: {"kind": "binary"})  # input encoding and its error
 
 
 def quantize_weights(values: np.ndarray, profile: HardwareProfile,

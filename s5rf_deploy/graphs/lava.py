@@ -17,7 +17,8 @@ from collections.abc import Callable
 import numpy as np
 
 import s5rf_deploy  # noqa: F401  (installs the Lava compatibility hook first)
-from s5rf_deploy.fixed.engine import FixedRun, check_spike_inputs
+from s5rf_deploy.fixed.engine import FixedRun
+from s5rf_deploy.fixed.inputs import check_spike_inputs
 from s5rf_deploy.fixed.lava_runtime import run_samples
 from s5rf_deploy.fixed.synapse import INPUT
 from s5rf_deploy.graphs.artifact import BIAS, LifGraph

@@ -18,6 +18,15 @@ import numpy as np
 from s5rf_deploy import container
 from s5rf_deploy.errors import FormatError
 from s5rf_deploy.fixed import synapse as fs
+from s5rf_deploy.fixed.inputs import (
+    BINARY,
+    BINARY_INPUT,
+    INPUT_KINDS,
+    InputEncoding,
+    encoding_from_dict,
+    graded_payload_max,
+    has_graded_spikes,
+)
 from s5rf_deploy.fixed.synapse import INPUT, Synapse
 from s5rf_deploy.hw_profiles import HardwareProfile, profile_from_dict
 
@@ -72,6 +81,7 @@ class FxpNetwork:
     layer_stages: tuple[int, ...]  # stage whose spikes are float RF layer i's spikes
     state_stages: tuple[int, ...]  # stage whose state is float RF layer i's state z
     provenance: dict[str, Any] = field(default_factory=dict, compare=False)
+    input_encoding: InputEncoding = BINARY_INPUT  # binary spikes, or graded payloads of analog inputs
 
     @property
     def precision(self) -> str:
@@ -105,7 +115,7 @@ def save_fxp(net: FxpNetwork, path: str | os.PathLike) -> None:
     meta = {"input_dim": net.input_dim, "stages": stages, "profile": net.profile.to_dict(),
             "readout": {"inputs": ro_meta, "vth_mantissa": net.readout.vth_mantissa, "scale": net.readout.scale},
             "layer_stages": list(net.layer_stages), "state_stages": list(net.state_stages),
-            "provenance": net.provenance}
+            "provenance": net.provenance, "input": net.input_encoding.to_dict()}
     container.save(path, KIND, VERSION, meta, arrays)
 
 
@@ -128,7 +138,8 @@ def load_fxp(path: str | os.PathLike) -> FxpNetwork:
         readout = Readout(fs.read_synapses("readout", ro["inputs"], arrays), fs.int_array(arrays, "readout.du"),
                           ro["vth_mantissa"], ro["scale"])
         net = FxpNetwork(meta["input_dim"], stages, readout, profile, fs.as_tuple(meta["layer_stages"]),
-                         fs.as_tuple(meta["state_stages"]), meta.get("provenance", {}))
+                         fs.as_tuple(meta["state_stages"]), meta.get("provenance", {}),
+                         encoding_from_dict(meta.get("input"), profile, meta["input_dim"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise FormatError(f"{path}: incomplete or malformed fixed-point network "
                           f"({type(exc).__name__}: {exc})") from None
@@ -147,6 +158,7 @@ def validate_fxp(net: FxpNetwork, source: str) -> None:
     fs.check_int(net.input_dim, 1, None, "input_dim", source)
     if not isinstance(net.provenance, dict):
         raise FormatError(f"{source}: provenance is not a mapping")
+    _check_input_encoding(net, source)
     sends: dict[int, tuple[int, tuple[str, ...]]] = {INPUT: (net.input_dim, ("spikes",))}
     for k, st in enumerate(net.stages):
         _check_stage(net, k, source)
@@ -155,6 +167,24 @@ def validate_fxp(net: FxpNetwork, source: str) -> None:
         sends[k] = (st.size, ("re", "im") if st.spike == "graded" else ("spikes",))
     _check_readout(net, sends, source)
     _check_layers(net, source)
+
+
+def _check_input_encoding(net: FxpNetwork, source: str) -> None:
+    """The input's kind and scale: binary spikes, or graded payloads the profile can carry."""
+    enc = net.input_encoding
+    if enc.kind not in INPUT_KINDS:
+        raise FormatError(f"{source}: input kind {enc.kind!r} is not one of {INPUT_KINDS}")
+    if enc.kind == BINARY:
+        if enc != BINARY_INPUT:
+            raise FormatError(f"{source}: binary inputs have scale 0 and payloads of 1, not {enc}")
+        return
+    if not has_graded_spikes(net.profile):
+        raise FormatError(f"{source}: graded (analog) inputs, but profile {net.profile.name!r} carries binary "
+                          f"spikes only")
+    fs.check_int(enc.scale_log2, -64, 64, "input scale_log2", source)
+    expected = graded_payload_max(net.profile, net.input_dim)
+    if enc.payload_max != expected:
+        raise FormatError(f"{source}: graded input payloads up to {enc.payload_max}, the profile allows {expected}")
 
 
 def _check_stage(net: FxpNetwork, k: int, source: str) -> None:
@@ -171,6 +201,9 @@ def _check_stage(net: FxpNetwork, k: int, source: str) -> None:
         raise FormatError(f"{source}: stage {k} decay coefficients exceed {prof.decay['bits']} bits")
     if not (isinstance(st.spike, str) and st.spike in SPIKE_RULES):
         raise FormatError(f"{source}: stage {k} has spike rule {st.spike!r}, not one of {SPIKE_RULES}")
+    if st.spike == "graded" and not has_graded_spikes(prof):
+        raise FormatError(f"{source}: stage {k} sends graded payloads, but profile {prof.name!r} carries binary "
+                          f"spikes only")
     fs.check_int(st.threshold, 0, prof.state_max, f"stage {k} threshold", source)
     fs.check_int(st.input_shift, 0, prof.state["input_shift_max"], f"stage {k} input shift", source)
     fs.check_int(st.payload_shift, 0, prof.state["bits"] - 1, f"stage {k} payload shift", source)

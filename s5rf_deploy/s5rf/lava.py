@@ -1,6 +1,6 @@
 """Build and run a pipelined network on Lava's CPU backend (``Loihi2SimCfg``), fixed or float.
 
-Processes: a ``RingBuffer`` for the input spikes, one
+Processes: a ``RingBuffer`` for the input spikes (or graded payloads of analog inputs), one
 :class:`~s5rf_deploy.s5rf.lava_procs.synapses.SynapseGroup` per population (all its
 synapses, each with the arithmetic of Lava's ``Dense``; skip connections that
 need extra delay read a compartment's delayed spike port), our
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import s5rf_deploy  # noqa: F401  (installs the Lava compatibility hook first)
-from s5rf_deploy.fixed.engine import FixedRun, check_spike_inputs
+from s5rf_deploy.fixed.engine import FixedRun
 from s5rf_deploy.fixed.lava_runtime import run_samples
 from s5rf_deploy.fixed.synapse import INPUT, Synapse
 from s5rf_deploy.s5rf.artifact import FxpNetwork
@@ -39,10 +39,11 @@ class _Graph:
 
 
 def _synapse_groups(synapses: list[Synapse], rows: np.ndarray | slice, port_of: Callable,
-                    target) -> list:
+                    target, graded_input: bool) -> list:
     """:class:`SynapseGroup` processes for ``synapses`` (their ``rows``) into ``target``'s ``a_in``, one per
     ``MAX_SOURCES`` distinct source ports; a delayed synapse reads block ``delay - 1`` of its source's
-    ``s_delayed`` port."""
+    ``s_delayed`` port.  A group is binary when all its sources send spikes (with ``graded_input`` the network
+    input sends graded payloads)."""
     from s5rf_deploy.s5rf.lava_procs.synapses import MAX_SOURCES, SynapseGroup
 
     by_port: dict[tuple, list[Synapse]] = {}
@@ -56,7 +57,8 @@ def _synapse_groups(synapses: list[Synapse], rows: np.ndarray | slice, port_of: 
         blocks = [(i, (syn.delay - 1) * syn.weights.shape[1] if syn.delay else 0, syn.weights[rows], syn.weight_exp)
                   for i, key in enumerate(chunk) for syn in by_port[key]]
         group = SynapseGroup(rows=blocks[0][2].shape[0], widths=[port.shape[0] for port in ports], blocks=blocks,
-                             binary=all(key[1] == "spikes" for key in chunk))
+                             binary=all(key[1] == "spikes" and not (graded_input and key[0] == INPUT)
+                                        for key in chunk))
         for i, port in enumerate(ports):
             port.connect(getattr(group, f"s_in{i}"))
         group.a_out.connect(target.a_in)
@@ -108,8 +110,9 @@ class LavaRunner:
                     "im": stages[syn.source].g_im}[syn.part]
 
         synapses = []
+        graded = net.input_encoding.graded
         for k, st in enumerate(net.stages):
-            synapses += _synapse_groups(list(st.inputs), slice(None), out_port, stages[k])
+            synapses += _synapse_groups(list(st.inputs), slice(None), out_port, stages[k], graded)
         groups: dict[float, list[int]] = {}
         for c, du in enumerate(net.readout.du):
             groups.setdefault(float(du), []).append(c)
@@ -120,7 +123,7 @@ class LavaRunner:
                 lif = CountingLIF(shape=shape, du=int(du), dv=0, vth=net.readout.vth_mantissa, count_spikes=True)
             else:
                 lif = LIF(shape=shape, du=du, dv=0.0, vth=np.finfo(float).max)
-            synapses += _synapse_groups(list(net.readout.inputs), np.array(classes), out_port, lif)
+            synapses += _synapse_groups(list(net.readout.inputs), np.array(classes), out_port, lif, graded)
             lifs.append((classes, lif))
         self.graph = _Graph(source, stages, lifs, synapses)
 
@@ -146,7 +149,7 @@ class LavaRunner:
 
         from s5rf_deploy.fixed.lava_lif import counting_models
 
-        inputs = check_spike_inputs(np.asarray(inputs), self.net.input_dim)
+        inputs = self.net.input_encoding.encode(inputs, self.net.input_dim)
         if inputs.shape[1] != self.steps:
             raise ValueError(f"this graph runs {self.steps} steps, inputs have {inputs.shape[1]}")
         net, g = self.net, self.graph

@@ -24,16 +24,22 @@ docs/fixed-point.md.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 import torch
 
 from s5rf_deploy.errors import S5RFError
-from s5rf_deploy.fixed import arithmetic as fx
+from s5rf_deploy.fixed.inputs import (
+    BINARY_INPUT,
+    InputEncoding,
+    calibrated_encoding,
+    is_binary,
+    payload_limit_bits,
+    require_graded,
+)
 from s5rf_deploy.fixed.resources import resource_table
-from s5rf_deploy.fixed.synapse import Synapse
+from s5rf_deploy.fixed.synapse import INPUT, Synapse
 from s5rf_deploy.fixed.weights import (
     CALIBRATION_MARGIN,
     QuantizationReport,
@@ -60,6 +66,8 @@ LOGIT_ERROR_TOLERANCE = 1.5
 CALIBRATE_FIX = "calibrate (--calibrate FILE)"
 
 Digits = list[tuple[np.ndarray, int]]
+# _calibrate's result: state peaks per layer, readout peak, report entry, the calibration inputs
+Calibration = tuple[list[float], float | None, dict, np.ndarray | None]
 
 
 def connections(net: S5RFNetwork) -> list[str]:
@@ -97,10 +105,10 @@ def _digits(blocks: dict[str, np.ndarray], profile: HardwareProfile, digits: int
     return dig, shift
 
 
-def _calibrate(net: S5RFNetwork, inputs: np.ndarray | None) -> tuple[list[float], float | None, dict]:
+def _calibrate(net: S5RFNetwork, inputs: np.ndarray | None) -> Calibration:
     """Largest |state| per layer (of z and, with V mixing, of x = V z) and largest |sum_t y| on calibration data."""
     if inputs is None:
-        return [], None, {"calibrated": False}
+        return [], None, {"calibrated": False}, None
     model = model_from_network(net)
     peaks = np.zeros(len(net.layers))
     readout_peak = 0.0
@@ -119,7 +127,7 @@ def _calibrate(net: S5RFNetwork, inputs: np.ndarray | None) -> tuple[list[float]
             readout_peak = max(readout_peak, float(out.readout.sum(dim=1).abs().max()), float(out.readout.abs().max()))
     info = {"calibrated": True, "samples": int(len(inputs)), "steps": int(np.shape(inputs)[1]),
             "state_peaks": peaks.tolist(), "readout_peak": readout_peak}
-    return list(peaks), readout_peak, info
+    return list(peaks), readout_peak, info, np.asarray(inputs)
 
 
 def _synapses(digits: Digits, shift: int, feed: list[tuple[int, int]], part: str,
@@ -161,12 +169,18 @@ def quantize(net: S5RFNetwork, profile: HardwareProfile, calibration: np.ndarray
     return _quantize(net, profile, _calibrate(net, calibration), max_steps, choice)
 
 
-def _quantize(net: S5RFNetwork, profile: HardwareProfile, calibrated: tuple[list[float], float | None, dict],
+def _quantize(net: S5RFNetwork, profile: HardwareProfile, calibrated: Calibration,
               max_steps: int, digits: dict[str, int]) -> tuple[FxpNetwork, QuantizationReport]:
-    """:func:`quantize` with the calibration already measured (``_calibrate``'s result) and digits per connection."""
+    """:func:`quantize` with the calibration already measured (``_calibrate``'s result) and digits per connection.
+
+    Calibration inputs that are not all 0/1 make the input graded (:mod:`s5rf_deploy.fixed.inputs`): its scale
+    ``2^a`` is folded into layer 0's weights, which implement ``scale M / 2^a`` per payload unit."""
     report = QuantizationReport()
-    peaks, readout_peak, info = calibrated
+    peaks, readout_peak, info, calib = calibrated
     report.calibration = dict(info)
+    encoding = BINARY_INPUT
+    if any(layer.mixing is not None for layer in net.layers):
+        require_graded(profile, "layers with V mixing (graded re/im payloads)")
     limit = profile.state_max
     dbits = profile.decay["bits"]
     stages: list[Stage] = []
@@ -184,10 +198,15 @@ def _quantize(net: S5RFNetwork, profile: HardwareProfile, calibrated: tuple[list
         c_im = np.clip(c.imag, -dmax, dmax).astype(np.int64)
         lam_q = (c_re + 1j * c_im) / 2**dbits
         where = f"layer {i}"
-        dig, shift = _digits({"spikes": scale * np.concatenate([m.real, m.imag])}, profile, digits[where])
+        block = scale * np.concatenate([m.real, m.imag])
+        if INPUT in sources[i] and calib is not None and not is_binary(calib):
+            encoding = _input_encoding(calib, block, profile, digits[where])
+            block = block * 2.0**-encoding.scale_log2
+        fold = 2.0**encoding.scale_log2 if INPUT in sources[i] else 1.0  # payload units per float input unit
+        dig, shift = _digits({"spikes": block}, profile, digits[where])
         feed = links(sources[i], layer_stage, len(stages) + 1)
         syns = _synapses(dig["spikes"], shift, feed, "spikes", profile, where, report)
-        stacked = _effective(syns, shift, feed[0][0])
+        stacked = _effective(syns, shift, feed[0][0]) * fold
         p = layer.num_neurons
         err = np.abs((stacked[:p] + 1j * stacked[p:]) / scale - m)
         graded = layer.mixing is not None
@@ -222,11 +241,15 @@ def _quantize(net: S5RFNetwork, profile: HardwareProfile, calibrated: tuple[list
         report.warnings.append(
             f"{', '.join(coarse)}: one weight digit (8-bit weights) cost trained models up to 4.5 points of top-1 "
             f"agreement; {CALIBRATE_FIX} to measure it, or choose digits by result (--digits auto)")
+    report.inputs = encoding.to_dict()
+    if encoding.graded:
+        report.inputs |= {"payload_max": encoding.payload_max, "input_max": encoding.input_max,
+                          "error": encoding.error(calib)}
     fxp = FxpNetwork(net.input_dim, tuple(stages), readout, profile,
                      tuple(layer_stage[i] for i in range(len(net.layers))), tuple(state_stage),
                      {"source": str(net.provenance.get("source", "")), "calibration": report.calibration,
                       "weight_digits": digits if len(set(digits.values())) > 1 else digits["readout"],
-                      "max_steps": max_steps})
+                      "max_steps": max_steps}, encoding)
     report.resources = estimate_resources(fxp)
     if not report.resources["fits"]:
         report.overflow.append(f"network needs {report.resources['cores']} cores, the profile has "
@@ -234,13 +257,19 @@ def _quantize(net: S5RFNetwork, profile: HardwareProfile, calibrated: tuple[list
     return fxp, report
 
 
+def _input_encoding(calib: np.ndarray, block: np.ndarray, profile: HardwareProfile, digits: int) -> InputEncoding:
+    """The graded input encoding for analog calibration inputs: its scale ``2^a`` as large as the payloads allow
+    and no larger than keeps layer 0's finest weight digit of ``block / 2^a`` on the profile's exponent grid."""
+    dig, _ = _digits({"spikes": block}, profile, digits)
+    finest = min((e for w, e in dig["spikes"] if np.any(w)), default=profile.weights["exponent_min"])
+    return calibrated_encoding(calib, profile, finest - profile.weights["exponent_min"])
+
+
 def _payload_shift(v: np.ndarray, profile: HardwareProfile) -> int:
     """Right shift of a graded stage's state so that every synapse's ``sum_j |W_ij| p_j`` fits Lava's
     32-bit accumulator (each synapse is its own Dense, with its own accumulator)."""
     fan_in = int(max(np.count_nonzero(v.real, axis=1).max(), np.count_nonzero(v.imag, axis=1).max(), 1))
-    p_bits = min(profile.spikes["payload_bits"] - 1,
-                 fx.ACCUMULATOR_BITS - profile.weights["mantissa_bits"] - 1 - math.ceil(math.log2(2 * fan_in)))
-    return max(0, profile.state["bits"] - 1 - p_bits)
+    return max(0, profile.state["bits"] - 1 - payload_limit_bits(profile, fan_in))
 
 
 def _mixing_stage(layer, source: int, scale: float, payload_shift: int, profile: HardwareProfile, digits: int,

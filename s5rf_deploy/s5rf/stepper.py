@@ -20,8 +20,11 @@ from s5rf_deploy.s5rf.artifact import FxpNetwork
 
 
 def _value_bound(net: FxpNetwork, source: int) -> int:
-    """Largest magnitude a source sends: 1 for spikes, the shifted state range for graded payloads."""
-    if source == INPUT or net.stages[source].spike != "graded":
+    """Largest magnitude a source sends: 1 for spikes, the largest input payload for graded inputs, the shifted
+    state range for graded stages."""
+    if source == INPUT:
+        return net.input_encoding.payload_max
+    if net.stages[source].spike != "graded":
         return 1
     payload_max = (1 << (net.profile.spikes["payload_bits"] - 1)) - 1
     return min(payload_max, net.profile.state_max >> net.stages[source].payload_shift)
@@ -36,7 +39,7 @@ def sent_parts(net: FxpNetwork) -> dict[tuple[int, str], int]:
 
 
 class Stepper(BatchedStepper):
-    """Runs an :class:`FxpNetwork` on batches of binary spike trains.
+    """Runs an :class:`FxpNetwork` on batches of binary spike trains (or analog inputs sent as graded payloads).
 
     States are exact integers held in float64 (below 2**24, products below 2**40) and updated in place
     by :class:`~s5rf_deploy.fixed.arithmetic.RFUpdate`, the exact float64 form of ``rf_update``."""
@@ -44,6 +47,7 @@ class Stepper(BatchedStepper):
     def __init__(self, net: FxpNetwork) -> None:
         self.net = net
         self.input_dim = net.input_dim
+        self.input_encoding = net.input_encoding
 
         def bound(source: int) -> int:
             return _value_bound(net, source)

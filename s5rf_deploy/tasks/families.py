@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from s5rf_deploy.errors import S5RFError
+from s5rf_deploy.fixed.inputs import BINARY_INPUT, InputEncoding
 from s5rf_deploy.fixed.weights import QuantizationReport
 from s5rf_deploy.graphs.artifact import LifGraph, save_lif_graph
 from s5rf_deploy.graphs.network import GraphNetwork
@@ -140,6 +141,17 @@ def family_of(net: object) -> Family:
 def is_fixed(net: object) -> bool:
     """Whether ``net`` is a fixed-point artifact (not a float network)."""
     return isinstance(net, family_of(net).fixed_type) and net.profile is not None
+
+
+def input_encoding_of(net: object) -> InputEncoding:
+    """How the fixed-point form of ``net`` takes inputs: an S5-RF artifact's recorded encoding, else binary spikes
+    (standard graphs; float networks quantized without calibration data)."""
+    return net.input_encoding if isinstance(net, FxpNetwork) else BINARY_INPUT
+
+
+def takes_analog_inputs(net: object) -> bool:
+    """Whether calibration on analog (non-0/1) inputs gives ``net`` graded inputs (S5-RF) rather than a refusal."""
+    return family_of(net) is S5RF
 
 
 def quantize_network(net, profile, calibration: np.ndarray | None = None, digits: int | str = 2,

@@ -7,18 +7,19 @@ from collections.abc import Callable
 import numpy as np
 
 from s5rf_deploy.errors import S5RFError
+from s5rf_deploy.fixed.inputs import BINARY_INPUT
 from s5rf_deploy.fixed.weights import CALIBRATION_SAMPLES
 from s5rf_deploy.samples import NO_BINNING, Binning, DenseSamples, check_samples, open_samples, seeded_subset
-from s5rf_deploy.tasks.families import check_matches, is_fixed, quantize_network
+from s5rf_deploy.tasks.families import check_matches, is_fixed, quantize_network, takes_analog_inputs
 
 
-def calibration_inputs(path: str, width: int, samples: int = CALIBRATION_SAMPLES,
-                       binning: Binning = NO_BINNING) -> np.ndarray:
-    """The calibration inputs in the dataset file at ``path``, checked for ``width``: of a dense ``.npz`` its
-    first ``samples`` samples; of an event file (binned as ``binning`` says, read window by window) ``samples``
-    drawn with a fixed seed (:func:`~s5rf_deploy.samples.seeded_subset`)."""
+def calibration_inputs(path: str, net, samples: int = CALIBRATION_SAMPLES, binning: Binning = NO_BINNING) -> np.ndarray:
+    """The calibration inputs in the dataset file at ``path``, checked for the float network ``net`` (its width,
+    and binary spikes unless analog inputs give it graded inputs): of a dense ``.npz`` its first ``samples``
+    samples; of an event file (binned as ``binning`` says, read window by window) ``samples`` drawn with a fixed
+    seed (:func:`~s5rf_deploy.samples.seeded_subset`)."""
     data = open_samples(path, binning)
-    check_samples(data, width, path, spikes=True)
+    check_samples(data, net.input_dim, path, None if takes_analog_inputs(net) else BINARY_INPUT)
     if isinstance(data, DenseSamples):
         return np.asarray(data.read(0, samples))
     return data.take(seeded_subset(len(data), samples))
@@ -42,7 +43,7 @@ def fixed_point_for(net, fxp_path: str | None, profile: str, calibrate: str | No
     prof = load_profile(profile)
     source = calibrate
     if calibrate:
-        calib, what = calibration_inputs(calibrate, net.input_dim, binning=binning), f", calibrated on {calibrate}"
+        calib, what = calibration_inputs(calibrate, net, binning=binning), f", calibrated on {calibrate}"
     elif own_inputs is not None:
         source, inputs = own_inputs
         calib = np.asarray(inputs[:CALIBRATION_SAMPLES])

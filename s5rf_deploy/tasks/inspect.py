@@ -83,8 +83,10 @@ def _rule(st: LifStage) -> dict[str, Any]:
 def _fixed_s5rf(net: FxpNetwork) -> dict[str, Any]:
     stages = [{"stage": k, "neurons": st.size, "spike": st.spike, "threshold": st.threshold,
                "input_shift": st.input_shift, "synapses": len(st.inputs)} for k, st in enumerate(net.stages)]
+    enc = net.input_encoding
     return {"kind": "fixed-point S5-RF network", "inputs": net.input_dim, "classes": net.num_classes,
-            "profile": net.profile.name, "stages": stages}
+            "profile": net.profile.name, "stages": stages,
+            "input_encoding": enc.to_dict() | ({"payload_max": enc.payload_max} if enc.graded else {})}
 
 
 def calibration_of(net) -> dict[str, Any]:
@@ -116,6 +118,10 @@ def inspect(net, profile: HardwareProfile | None = None) -> dict[str, Any]:
 def summary_text(summary: dict[str, Any]) -> str:
     """The summary as a few readable lines."""
     lines = [f"{summary['kind']}: {summary['inputs']} inputs"]
+    enc = summary.get("input_encoding", {})
+    if enc.get("kind") == "graded":
+        lines.append(f"  analog inputs as graded payloads round(x 2^{enc['scale_log2']}), |payload| <= "
+                     f"{enc['payload_max']}")
     for layer in summary.get("layers", []):
         poles = layer["poles"]
         flags = [layer["discretization"], "keep_imag" if layer["keep_imag"] else "real B", layer["spike"]]

@@ -26,6 +26,12 @@ def quantization_table(report: QuantizationReport, profile: str) -> str:
     out = [f"profile {profile}",
            text_table(["layer", "neurons", "scale", "threshold", "shift", "w_exp", "w_err(rms)", "|pole| err",
                    "angle err", "spike agr"], rows)]
+    inputs = report.inputs
+    if inputs["kind"] == "graded":
+        err = inputs["error"]
+        out.append(f"inputs: graded payloads round(x 2^{inputs['scale_log2']}), |payload| <= {inputs['payload_max']} "
+                   f"(|x| <= {inputs['input_max']:.4g}); quantization error max {err['max_abs']:.2e}, "
+                   f"rel rms {err['rel_rms']:.2e}")
     ro = report.readout
     out.append(f"readout: scale 2^{ro['scale_log2']} ({ro['scale_basis']}), weight_exp "
                f"{','.join(str(e) for e in ro['weight_exponents'])}, max leak error {ro['max_abs_leak_error']:.1e}")

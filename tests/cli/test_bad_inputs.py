@@ -366,8 +366,8 @@ def test_empty_inputs(good, tmp_path, out, shape, command):
     ("simulate", "{fxp}", "--backend", "lava", "--input", "{data}"),
     ("simulate", "{model}", "--precision", "fixed", "--input", "{data}"),
     ("simulate", "{lif}", "--precision", "fixed", "--input", "{data}"),
-    ("quantize", "{model}", "--calibrate", "{data}"),
-], ids=["stepper", "lava", "on-the-fly", "graph", "calibration"])
+    ("quantize", "{lif}", "--calibrate", "{data}"),
+], ids=["stepper", "lava", "on-the-fly", "graph", "graph-calibration"])
 @pytest.mark.parametrize("value", [0.5, -1.0])
 def test_non_binary_spike_inputs(good, tmp_path, out, command, value):
     inputs = INPUTS.copy()
@@ -377,6 +377,24 @@ def test_non_binary_spike_inputs(good, tmp_path, out, command, value):
              "data": tmp_path / "graded.npz"}
     result = cli(*(arg.format(**paths) for arg in command), "-o", out / "x")
     assert_refused(result, out, "graded.npz", "binary spike inputs (0/1)")
+
+
+def test_graded_input_range_and_kind(good, tmp_path, out):
+    """Analog calibration data give an S5-RF network graded inputs (issue 15); inputs beyond the calibrated range,
+    and analog inputs for a binary artifact, are refused in one line naming the sample."""
+    analog = np.linspace(0, 1, INPUTS.size, dtype=np.float32).reshape(INPUTS.shape)
+    np.savez(tmp_path / "analog.npz", inputs=analog)
+    fxp = tmp_path / "graded.fxp"
+    result = cli("quantize", good["model.s5rf"], "--calibrate", tmp_path / "analog.npz", "-o", fxp)
+    assert result.exit_code == 0, result.output
+    assert "inputs: graded payloads round(x 2^" in result.output
+    assert "analog inputs as graded payloads round(x 2^" in cli("inspect", fxp).output
+    analog[1, 2, 3] = 1e6
+    np.savez(tmp_path / "far.npz", inputs=analog)
+    assert_refused(simulate(fxp, tmp_path / "far.npz", out), out, "far.npz: sample 1: analog input 1e+06 at step 2, "
+                                                                    "channel 3 is outside the range")
+    assert_refused(simulate(good["model.fxp"], tmp_path / "analog.npz", out), out, "analog.npz: sample 0:",
+                   "binary spike inputs (0/1)")
 
 
 # --- a network too large for the profile -----------------------------------------------------------------------

@@ -97,7 +97,7 @@ def test_bad_sample_in_a_shard_is_a_one_line_error(workspace: Path, tmp_path: Pa
     inputs = data.inputs.copy()
     inputs[37, 3, 2] = 0.5
     save_dataset(Dataset(inputs, data.labels), tmp_path / "bad.npz")
-    monkeypatch.setattr(Dataset, "check_spikes", lambda *_: None)
+    monkeypatch.setattr(Dataset, "check_inputs", lambda *_: None)
     out = tmp_path / "run.npz"
     result = run("simulate", str(workspace / "demo.fxp"), "--input", str(tmp_path / "bad.npz"), "--scheduler",
                  scheduler, "-o", str(out))

@@ -45,7 +45,7 @@ import pytest
 import torch
 
 from helpers import make_model, random_spikes
-from s5rf_deploy.fixed.engine import check_spike_inputs
+from s5rf_deploy.fixed.inputs import check_spike_inputs
 from s5rf_deploy.fixed.synapse import INPUT
 from s5rf_deploy.hw_profiles import load_profile
 from s5rf_deploy.s5rf.layout import float_pipeline

@@ -49,6 +49,16 @@ def test_random_variants_are_bit_exact_over_500_steps(variant, layers):
     assert all(0 < s.mean() < 1 for s in res.spikes)
 
 
+def test_graded_inputs_are_bit_exact():
+    """Analog inputs arrive as graded payloads (issue 15): zoh + V mixing with a skip, 2 samples of 40 steps."""
+    net = network_from_model(make_model("zoh_vmix", layers=3, neurons=7, blocks=7, inputs=5, classes=3, seed=4))
+    u = np.random.default_rng(6).random((2, 40, 5)).astype(np.float32)
+    fxp, _ = quantize(net, LOIHI2, u)
+    assert fxp.input_encoding.graded and fxp.input_encoding.scale_log2 > 0
+    res = assert_bit_exact(fxp, u)
+    assert all(0 < s.mean() < 1 for s in res.spikes)
+
+
 @pytest.mark.parametrize("variant", ["dirac_keepimag", "zoh_vmix", "bilinear_polar", "dirac_real"])
 def test_lava_float_matches_torch(variant):
     """Lava floating_pt against the float64 PyTorch model: the readout (sum of y) within 1e-5

@@ -28,7 +28,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from helpers import bigint_run, make_model, random_spikes, toward_zero
+from helpers import assert_stepper_equals_bigint, bigint_run, make_model, random_spikes, toward_zero
 from s5rf_deploy.fixed.synapse import INPUT, Synapse
 from s5rf_deploy.hw_profiles import load_profile, profile_from_dict
 from s5rf_deploy.s5rf.artifact import FxpNetwork, Readout, Stage
@@ -37,23 +37,6 @@ from s5rf_deploy.s5rf.quantize import quantize
 from s5rf_deploy.s5rf.stepper import Stepper
 
 LOIHI2 = load_profile("loihi2")
-
-
-def assert_stepper_equals_bigint(fxp, u: np.ndarray) -> list[np.ndarray]:
-    every_stage = dataclasses.replace(fxp, state_stages=tuple(range(len(fxp.stages))))
-    res = Stepper(every_stage).run(u, record=("spikes", "states"))
-    saturation = dict.fromkeys(res.saturation, 0)
-    for i, sample in enumerate(u):
-        oracle = bigint_run(fxp, sample)
-        for k in range(len(fxp.stages)):
-            np.testing.assert_array_equal(res.states[k][i], oracle.states[k], err_msg=f"sample {i}, stage {k} states")
-        for j, k in enumerate(fxp.layer_stages):
-            np.testing.assert_array_equal(res.spikes[j][i], oracle.spikes[k], err_msg=f"sample {i}, stage {k} spikes")
-        np.testing.assert_array_equal(res.readout[i], oracle.readout, err_msg=f"sample {i}, readout")
-        for key, count in oracle.saturation.items():
-            saturation[key] += count
-    assert res.saturation == saturation
-    return res.spikes
 
 
 # (variant, layers, calibrated, weight digits): every variant, skips (layers 1..L-2), V mixing (zoh layer 0),

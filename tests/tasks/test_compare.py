@@ -109,7 +109,7 @@ def test_compare_bad_inputs(tmp_path):
     out = tmp_path / "r"
     cases = [(["--input", str(unlabeled), "--labels"], "no 'labels' array"),
              (["--input", str(data), "--fxp", str(graph_fxp)], "quantized standard graph"),
-             (["--input", str(graded)], "0/1")]
+             (["--input", str(graded), "--calibrate", str(data)], "0/1")]  # binary calibration: binary inputs
     for args, message in cases:
         assert_bad_input(run("compare", str(model_path()), *args, "-o", str(out)), message)
         assert not out.exists() and not list(tmp_path.glob(".r.*"))
