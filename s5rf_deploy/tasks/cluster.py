@@ -84,8 +84,9 @@ def _local_cluster(workers: int):
     from s5rf_deploy.tasks.shard_worker import EmbeddedWorker
 
     with sigint_held():  # the workers start with SIGINT blocked; restarted ones ignore it (the plugin)
+        # no dashboard; the scheduler's HTTP routes on a free local port (Dask's default 8787 may be taken)
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.CRITICAL)
+                               scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}, silence_logs=logging.CRITICAL)
         client = Client(cluster)
         client.register_plugin(EmbeddedWorker())
     log.info("started a local Dask cluster of %d worker processes at %s", workers, cluster.scheduler_address)

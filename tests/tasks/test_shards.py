@@ -3,10 +3,13 @@ sample of a bad input (``tasks/shards.py``, ``tasks/cluster.py``)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -27,9 +30,26 @@ BRAILLE = DATA_DIR / "nir-paper" / "braille_noDelay_bias_zero.nir"
 
 
 @pytest.fixture(scope="module")
-def pool():
-    with sample_pool(workers=2) as pool:
-        yield pool
+def started():
+    """The embedded cluster, started while Dask's default HTTP port 8787 is taken (by another cluster, say),
+    and the warnings its start gave."""
+    with socket.socket() as taken, warnings.catch_warnings(record=True) as caught:
+        with contextlib.suppress(OSError):  # taken already: the same case
+            taken.bind(("127.0.0.1", 8787))
+            taken.listen()
+        warnings.simplefilter("always")
+        with sample_pool(workers=2) as pool:
+            yield pool, list(caught)
+
+
+@pytest.fixture(scope="module")
+def pool(started):
+    return started[0]
+
+
+def test_cluster_starts_quietly_when_the_default_dashboard_port_is_taken(started):
+    """A user's own Dask cluster on port 8787 must not make our runs print Dask's port warning."""
+    assert not [str(w.message) for w in started[1] if "in use" in str(w.message)]
 
 
 @pytest.fixture(scope="module")
