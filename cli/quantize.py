@@ -24,7 +24,7 @@ if TYPE_CHECKING:
                    "SHD/SSC layout, sparse .npz) binned as --steps/--pool say.")
 @binning_options
 @click.option("--calibration-samples", default=256, show_default=True, type=click.IntRange(min=1),
-              help="Use at most this many samples: the first of a dense .npz, a seeded draw from an event file.")
+              help="Use at most this many samples, drawn with a fixed seed (all of a smaller file).")
 @click.option("--digits", default="2", show_default=True, type=click.Choice(["1", "2", "3", "4", "auto"]),
               help="Synapses per connection (each adds ~7 weight bits and the same synaptic memory); auto: the fewest "
                    "per connection that keep calibration top-1 agreement >= --target (S5-RF, needs --calibrate).")

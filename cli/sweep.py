@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 @click.option("--digits", default="1,2", show_default=True, callback=_digits,
               help="Comma-separated weight digits (synapses) per connection to try, each 1..4.")
 @click.option("--calibrate", type=INPUT,
-              help=".npz whose inputs choose the scales (default: the first 256 samples of --input).")
+              help=".npz whose inputs choose the scales (default: 256 samples of --input, seeded).")
 @click.option("--samples", type=click.IntRange(min=1), help="Only the first N samples.")
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Report folder to write.")
 @click.option("--force", is_flag=True, help="Replace an existing report folder.")

@@ -40,7 +40,9 @@ def check_spike_inputs(inputs: np.ndarray, width: int) -> np.ndarray:
     if np.any(bad):
         where = tuple(np.argwhere(bad)[0])
         raise SampleError(int(where[0]), f"fixed-point backends take binary spike inputs (0/1); found "
-                                         f"{inputs[where]!r}")
+                                         f"{float(inputs[where]):g} at step {where[1]}, channel {where[2]} "
+                                         f"(S5-RF artifacts quantized with --calibrate on analog data take "
+                                         f"analog inputs)")
     return inputs.astype(np.float32)
 
 

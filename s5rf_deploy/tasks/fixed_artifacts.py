@@ -9,28 +9,26 @@ import numpy as np
 from s5rf_deploy.errors import S5RFError
 from s5rf_deploy.fixed.inputs import BINARY_INPUT
 from s5rf_deploy.fixed.weights import CALIBRATION_SAMPLES
-from s5rf_deploy.samples import NO_BINNING, Binning, DenseSamples, check_samples, open_samples, seeded_subset
+from s5rf_deploy.samples import NO_BINNING, Binning, check_samples, open_samples, seeded_subset
 from s5rf_deploy.tasks.families import check_matches, is_fixed, quantize_network, takes_analog_inputs
 
 
 def calibration_inputs(path: str, net, samples: int = CALIBRATION_SAMPLES, binning: Binning = NO_BINNING) -> np.ndarray:
-    """The calibration inputs in the dataset file at ``path``, checked for the float network ``net`` (its width,
-    and binary spikes unless analog inputs give it graded inputs): of a dense ``.npz`` its first ``samples``
-    samples; of an event file (binned as ``binning`` says, read window by window) ``samples`` drawn with a fixed
-    seed (:func:`~s5rf_deploy.samples.seeded_subset`)."""
+    """``samples`` samples of the dataset file at ``path`` drawn with a fixed seed (all of a smaller file), checked
+    for the float network ``net`` (its width, and binary spikes unless analog inputs give it graded inputs); an
+    event file is binned as ``binning`` says and only the drawn samples are read."""
     data = open_samples(path, binning)
     check_samples(data, net.input_dim, path, None if takes_analog_inputs(net) else BINARY_INPUT)
-    if isinstance(data, DenseSamples):
-        return np.asarray(data.read(0, samples))
-    return data.take(seeded_subset(len(data), samples))
+    return np.asarray(data.take(seeded_subset(len(data), samples)))
 
 
 def fixed_point_for(net, fxp_path: str | None, profile: str, calibrate: str | None = None,
                     dt: float | None = None, own_inputs: tuple[str, np.ndarray] | None = None,
                     warn: Callable[[str], None] | None = None, digits: int = 2, binning: Binning = NO_BINNING):
     """The artifact at ``fxp_path`` (checked against ``net``), else ``net`` quantized for ``profile`` with
-    ``digits`` weight digits, calibrated on the inputs of ``calibrate`` or else on the first samples of
-    ``own_inputs`` (name, inputs).  Returns it and a description; the quantizer's warnings go to ``warn``."""
+    ``digits`` weight digits, calibrated on the inputs of ``calibrate`` or else on samples of ``own_inputs``
+    (name, inputs), drawn as :func:`calibration_inputs` draws them.  Returns it and a description; the
+    quantizer's warnings go to ``warn``."""
     from s5rf_deploy.hw_profiles import load_profile
     from s5rf_deploy.tasks.loading import load_any
 
@@ -46,8 +44,8 @@ def fixed_point_for(net, fxp_path: str | None, profile: str, calibrate: str | No
         calib, what = calibration_inputs(calibrate, net, binning=binning), f", calibrated on {calibrate}"
     elif own_inputs is not None:
         source, inputs = own_inputs
-        calib = np.asarray(inputs[:CALIBRATION_SAMPLES])
-        what = f", calibrated on the first {len(calib)} samples of {source} (--calibrate TRAIN.npz keeps them apart)"
+        calib = np.asarray(inputs[seeded_subset(len(inputs), CALIBRATION_SAMPLES)])
+        what = f", calibrated on {len(calib)} samples of {source} (--calibrate TRAIN.npz keeps them apart)"
     else:
         calib, what = None, ""
     fxp, report = quantize_network(net, prof, calib, digits, dt=dt, source=source)

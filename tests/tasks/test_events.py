@@ -117,6 +117,27 @@ def test_seeded_subset_is_fixed_and_sorted():
     assert np.array_equal(seeded_subset(5, 10), np.arange(5))
 
 
+def test_calibration_draws_seeded_samples_from_dense_and_event_files_alike(tmp_path: Path):
+    """A file sorted by class (here: 300 silent samples, then 300 active ones) calibrates on samples spread over
+    it, the same from a dense .npz and from the same spikes as events (the first 256 would all be silent)."""
+    from s5rf_deploy.dataset import Dataset, save_dataset
+    from s5rf_deploy.demo import model_path
+    from s5rf_deploy.tasks.fixed_artifacts import calibration_inputs
+    from s5rf_deploy.tasks.loading import load_network
+
+    dense = np.concatenate([np.zeros((300, 12, 8), np.float32), random_spikes(300, 12, 8, rate=0.2)])
+    save_dataset(Dataset(dense), tmp_path / "sorted.npz")
+    sample, step, channel = np.nonzero(dense)
+    np.savez(tmp_path / "events.npz", sample=sample, step=step, channel=channel, samples=600, channels=8)
+    net = load_network(model_path())
+    drawn = dense[seeded_subset(600, 256)]
+    for name in ("sorted.npz", "events.npz"):
+        calib = calibration_inputs(str(tmp_path / name), net, binning=Binning(steps=12) if name == "events.npz"
+                                   else Binning())
+        assert np.array_equal(calib, drawn), name
+    assert 0.3 < np.mean(drawn.any(axis=(1, 2))) < 0.7
+
+
 def test_npy_results_written_out_of_order_equal_joined_parts(tmp_path: Path):
     rng = np.random.default_rng(0)
     parts = {start: {"readout": rng.normal(size=(4, 3)), "predictions": rng.integers(0, 3, 4),
