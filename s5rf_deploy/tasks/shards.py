@@ -27,7 +27,6 @@ import logging
 import math
 import pickle
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -75,20 +74,15 @@ def run_part(runner: Callable[[np.ndarray, Progress | None], Any], start: int, i
 def stream_job(job: ShardJob, data: Samples, sink: Callable[[int, Any], None], progress: Progress | None = None,
                pool: Pool | None = None) -> None:
     """The job's parts over ``data``, handed to ``sink(start, part)`` as they come: read and run window by
-    window here (windows of whole batches, inputs of at most 8 MiB; the next window is read while one runs), or
-    sharded over ``pool``, whose shards read their own samples."""
+    window here (windows of whole batches, inputs of at most 8 MiB), or sharded over ``pool``, whose shards read
+    their own samples."""
     if pool is not None:
         pool.run([(job, data)], progress, sink)
         return
     runner = job.build()
     size = shard_size(len(data), job.quantum, 1, sample_bytes(data), per_thread=1)
-    with ThreadPoolExecutor(1) as reader:  # reads (and bins) the next window while this one runs
-        ahead = reader.submit(data.read, 0, size)
-        for start in range(0, len(data), size):
-            inputs = ahead.result()
-            if start + size < len(data):
-                ahead = reader.submit(data.read, start + size, start + 2 * size)
-            sink(start, run_part(runner, start, inputs, progress))
+    for start in range(0, len(data), size):
+        sink(start, run_part(runner, start, data.read(start, start + size), progress))
 
 
 def run_jobs(jobs: list[tuple[ShardJob, np.ndarray]], progress: Progress | None = None,
