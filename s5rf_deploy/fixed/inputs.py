@@ -14,6 +14,7 @@ docs/fixed-point.md, "Graded (analog) inputs".
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,14 +37,18 @@ def check_shape(inputs: np.ndarray, width: int) -> None:
 def check_spike_inputs(inputs: np.ndarray, width: int) -> np.ndarray:
     """Binary spike inputs as float32; raise on anything else, naming the first offending sample."""
     check_shape(inputs, width)
-    bad = (inputs != 0) & (inputs != 1)
-    if np.any(bad):
-        where = tuple(np.argwhere(bad)[0])
-        raise SampleError(int(where[0]), f"fixed-point backends take binary spike inputs (0/1); found "
-                                         f"{float(inputs[where]):g} at step {where[1]}, channel {where[2]} "
-                                         f"(S5-RF artifacts quantized with --calibrate on analog data take "
-                                         f"analog inputs)")
+    _refuse((inputs != 0) & (inputs != 1), lambda w: (
+        f"fixed-point backends take binary spike inputs (0/1); found {float(inputs[w]):g} at step {w[1]}, "
+        f"channel {w[2]} (S5-RF artifacts quantized with --calibrate on analog data take analog inputs)"))
     return inputs.astype(np.float32)
+
+
+def _refuse(bad: np.ndarray, message: Callable[[tuple[int, ...]], str]) -> None:
+    """Raise a :class:`SampleError` for the first (sample, step, channel) where ``bad`` holds, if any, with
+    ``message(where)``."""
+    if np.any(bad):
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise SampleError(where[0], message(where))
 
 
 def is_binary(inputs: np.ndarray) -> bool:
@@ -93,19 +98,13 @@ class InputEncoding:
         if not self.graded:
             return check_spike_inputs(inputs, width)
         check_shape(inputs, width)
-        finite = np.isfinite(inputs)
-        if not finite.all():
-            where = tuple(np.argwhere(~finite)[0])
-            raise SampleError(int(where[0]), f"analog input at step {where[1]}, channel {where[2]} is "
-                                             f"{float(inputs[where])}, not a finite number")
+        _refuse(~np.isfinite(inputs), lambda w: (
+            f"analog input at step {w[1]}, channel {w[2]} is {float(inputs[w])}, not a finite number"))
         payload = np.rint(inputs.astype(np.float64) * 2.0**self.scale_log2)
-        over = np.abs(payload) > self.payload_max
-        if over.any():
-            where = tuple(np.argwhere(over)[0])
-            raise SampleError(int(where[0]), f"analog input {float(inputs[where]):g} at step {where[1]}, channel "
-                                             f"{where[2]} is outside the range +-{self.input_max:g} that the "
-                                             f"network was calibrated for (graded payloads of at most "
-                                             f"{self.payload_max}); quantize again with --calibrate on data like it")
+        _refuse(np.abs(payload) > self.payload_max, lambda w: (
+            f"analog input {float(inputs[w]):g} at step {w[1]}, channel {w[2]} is outside the range "
+            f"+-{self.input_max:g} that the network was calibrated for (graded payloads of at most "
+            f"{self.payload_max}); quantize again with --calibrate on data like it"))
         return payload.astype(np.float32)
 
     def decode(self, payloads: np.ndarray) -> np.ndarray:
