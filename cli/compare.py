@@ -48,14 +48,8 @@ if TYPE_CHECKING:
 @model_on_data_options("Also report accuracies and a confusion matrix against the labels.")
 @click.option("--profile", help="Quantize for this profile (default loihi2; not with --fxp).")
 @click.option("--fxp", "fxp_path", type=INPUT, help="Use this fixed-point artifact instead.")
-@click.option("--calibrate", type=INPUT,
-              help="Dataset file (as --input) whose inputs choose the scales when quantizing now (default: the first "
-                   "256 samples of --input).")
-@click.option("--samples", type=click.IntRange(min=1), help="Only the first N samples.")
 @click.option("--lava", "lava_samples", type=click.IntRange(min=1),
               help="Also run Lava fixed point on the first N samples and check it bit for bit (exit 1 if not).")
-@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Report folder to write.")
-@click.option("--force", is_flag=True, help="Replace an existing report folder.")
 @cluster_options
 @click.pass_context
 def compare(ctx: click.Context, model: str, input_path: str, binning: Binning, labels: bool, config: str | None,

@@ -44,21 +44,29 @@ def reading_options(convention: bool = True) -> Callable[[Callable], Callable]:
 
 def model_on_data_options(labels_help: str) -> Callable[[Callable], Callable]:
     """Decorator: the MODEL argument, ``--input``, the binning options of event files, ``--labels``
-    (``labels_help``), ``--config``, ``--dt`` and :func:`reading_options`, for a command that runs MODEL over a
-    dataset."""
+    (``labels_help``), ``--config``, ``--dt``, :func:`reading_options`, ``--calibrate``, ``--samples`` and the
+    report folder (``-o``, ``--force``), for a command that runs MODEL over a dataset and writes a report."""
     from s5rf_deploy.cli.common import INPUT, POSITIVE, binning_options
 
     def decorate(command: Callable) -> Callable:
         for option in reversed((
             click.argument("model", type=INPUT),
             click.option("--input", "input_path", required=True, type=INPUT,
-                         help=".npz with inputs (N,T,H) of 0/1 spikes and optional labels (N,), or an event "
-                              "file (HDF5 in the SHD/SSC layout, sparse .npz) binned as --steps/--pool say."),
+                         help=".npz with inputs (N,T,H) (0/1 spikes, or analog values for S5-RF models calibrated "
+                              "on them) and optional labels (N,), or an event file (HDF5 in the SHD/SSC layout, "
+                              "sparse .npz) binned as --steps/--pool say."),
             binning_options,
             click.option("--labels", is_flag=True, help=labels_help),
             click.option("--config", "config", type=INPUT, help="Config JSON for a reference .eqx model."),
             click.option("--dt", type=POSITIVE, help="Sampling period for NIR graphs without dt metadata."),
             reading_options(),
+            click.option("--calibrate", type=INPUT,
+                         help="Dataset file (as --input) whose inputs choose the scales when quantizing now "
+                              "(default: 256 samples of --input, drawn with a fixed seed)."),
+            click.option("--samples", type=click.IntRange(min=1), help="Only the first N samples."),
+            click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
+                         help="Report folder to write."),
+            click.option("--force", is_flag=True, help="Replace an existing report folder."),
         )):
             command = option(command)
         return command

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from s5rf_deploy.cli.common import INPUT, emit, int_list, progress_bar, warn
+from s5rf_deploy.cli.common import emit, int_list, progress_bar, warn
 from s5rf_deploy.cli.graph_options import model_on_data_options
 from s5rf_deploy.cli.scale import cluster_options
 
@@ -37,11 +37,6 @@ if TYPE_CHECKING:
               help="Comma-separated hardware profiles (names or TOML paths).")
 @click.option("--digits", default="1,2", show_default=True, callback=_digits,
               help="Comma-separated weight digits (synapses) per connection to try, each 1..4.")
-@click.option("--calibrate", type=INPUT,
-              help=".npz whose inputs choose the scales (default: 256 samples of --input, seeded).")
-@click.option("--samples", type=click.IntRange(min=1), help="Only the first N samples.")
-@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Report folder to write.")
-@click.option("--force", is_flag=True, help="Replace an existing report folder.")
 @cluster_options
 @click.pass_context
 def sweep(ctx: click.Context, model: str, input_path: str, binning: Binning, labels: bool, config: str | None,
