@@ -1,7 +1,7 @@
 """``sweep``: ``compare`` for several hardware profiles and weight digits, as one sharded job.
 
 Each choice is quantized here as ``compare`` quantizes (calibrated on
-``calibrate``, else on the first samples of the inputs); the float and
+``calibrate``, else on seeded samples of the inputs); the float and
 fixed-point runs of all choices (:class:`~s5rf_deploy.tasks.compare.CompareJob`)
 then run as one stream of shards on a pool's workers, and each choice is
 summarised by :func:`~s5rf_deploy.tasks.compare.metrics` and its resources.
