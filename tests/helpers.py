@@ -60,7 +60,7 @@ def loop_forward(model: S5RFModel, u: np.ndarray) -> tuple[np.ndarray, list[np.n
             z = lb * z + gain * c
             pre = z if v is None else z @ v.T
             drive = pre.real if layer.spike_rule == "cartesian" else np.abs(pre)
-            s_out[:, t] = drive > thr
+            s_out[:, t] = sum(drive > n * thr for n in range(1, 2**layer.spike_bits))  # levels exceeded
             pre_out[:, t] = pre
         all_spikes.append(s_out)
         all_pre.append(pre_out)
@@ -88,10 +88,11 @@ VARIANTS = {
 
 
 def make_model(variant: str, layers: int = 2, neurons: int = 12, blocks: int = 3, inputs: int = 5,
-               classes: int = 4, seed: int = 0, gain: float | None = None) -> S5RFModel:
+               classes: int = 4, seed: int = 0, gain: float | None = None, spike_bits: int = 1) -> S5RFModel:
     """A random model of a named variant whose layers fire at a useful rate."""
     cfg = ModelConfig(input_dim=inputs, output_dim=classes, num_neurons=(neurons,) * layers,
-                      num_blocks=(blocks,) * layers, eta_min=0.05, eta_max=0.5, **VARIANTS[variant])
+                      num_blocks=(blocks,) * layers, eta_min=0.05, eta_max=0.5, spike_bits=spike_bits,
+                      **VARIANTS[variant])
     model = S5RFModel(cfg, seed=seed)
     gain = gain if gain is not None else (3.0 if cfg.spike == "polar" else 6.0)
     with torch.no_grad():
@@ -192,11 +193,14 @@ def bigint_run(net, u: np.ndarray) -> BigIntRun:
                                                        for x in re[k]])
                 sent.setdefault((k, "im"), []).append([clip(toward_zero(x, st.payload_shift), payload_limit)
                                                        for x in im[k]])
-            elif st.spike == "cartesian":
-                sent.setdefault((k, "spikes"), []).append([int(x > st.threshold) for x in re[k]])
-            else:
-                sent.setdefault((k, "spikes"), []).append([int(x * x + y * y > st.threshold**2)
-                                                           for x, y in zip(re[k], im[k], strict=True)])
+            else:  # the count of levels thr, 2 thr, .., (2^spike_bits - 1) thr exceeded (1 level: a spike)
+                levels = range(1, 2**st.spike_bits)
+                if st.spike == "cartesian":
+                    counts = [sum(x > n * st.threshold for n in levels) for x in re[k]]
+                else:
+                    counts = [sum(x * x + y * y > (n * st.threshold) ** 2 for n in levels)
+                              for x, y in zip(re[k], im[k], strict=True)]
+                sent.setdefault((k, "spikes"), []).append(counts)
             t = p - (k + 1)
             if 0 <= t < steps:
                 states[k][t, :, 0], states[k][t, :, 1] = re[k], im[k]

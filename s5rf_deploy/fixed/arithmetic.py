@@ -73,13 +73,26 @@ def rf_update(re: np.ndarray, im: np.ndarray, decay_re: np.ndarray, decay_im: np
     return new_re.astype(np.int64), new_im.astype(np.int64), saturated
 
 
-def rf_spikes(re: np.ndarray, im: np.ndarray, threshold: int, rule: str) -> np.ndarray:
-    """Spikes of an RF compartment: ``re > thr`` (cartesian) or ``re^2 + im^2 > thr^2`` (polar)."""
+def rf_spikes(re: np.ndarray, im: np.ndarray, threshold: int, rule: str, levels: int = 1) -> np.ndarray:
+    """Spikes of an RF compartment: ``re > thr`` (cartesian) or ``re^2 + im^2 > thr^2`` (polar), as bool.
+
+    With ``levels`` > 1 (multi-bit outputs, ``levels = 2^spike_bits - 1``): the count of the levels ``thr, 2 thr,
+    ..., levels thr`` that ``re`` (cartesian) or ``|z|`` (polar) exceeds strictly, in ``re``'s dtype.  Exact on
+    integers held in int64 or float64 (|re|, |im| < 2**23, ``thr`` >= 1): cartesian ``floor((re - 1) / thr)``;
+    polar ``floor(r / thr)`` with ``r`` the largest integer whose square is below ``re^2 + im^2`` (the floor of a
+    correctly rounded square root is exact below 2**52), both clipped to ``[0, levels]``.
+    """
+    if rule not in ("cartesian", "polar"):
+        raise ValueError(f"unknown spike rule {rule!r}")
+    if levels == 1:
+        return re > threshold if rule == "cartesian" else re * re + im * im > threshold * threshold
     if rule == "cartesian":
-        return re > threshold
-    if rule == "polar":
-        return re * re + im * im > threshold * threshold
-    raise ValueError(f"unknown spike rule {rule!r}")
+        below = re - 1
+    else:
+        square = re * re + im * im
+        root = np.floor(np.sqrt(square.astype(np.float64))).astype(re.dtype)
+        below = root - (root * root == square)
+    return np.clip(np.floor_divide(below, threshold), 0, levels)
 
 
 def graded_payload(x: np.ndarray, shift: int, payload_bits: int) -> np.ndarray:

@@ -29,6 +29,7 @@ from s5rf_deploy.fixed.inputs import (
 )
 from s5rf_deploy.fixed.synapse import INPUT, Synapse
 from s5rf_deploy.hw_profiles import HardwareProfile, profile_from_dict
+from s5rf_deploy.s5rf.config import MAX_SPIKE_BITS, spike_levels
 
 KIND = "s5rf-fxp-network"
 VERSION = 1
@@ -53,10 +54,16 @@ class Stage:
     inputs: tuple[Synapse, ...]
     state_scale: float  # state units per float unit
     payload_shift: int = 0  # graded stages: payload = state >> payload_shift
+    spike_bits: int = 1  # > 1: sends counts 0 .. 2^spike_bits - 1 as graded payloads (multi-bit outputs)
 
     @property
     def size(self) -> int:
         return self.decay_re.shape[0]
+
+    @property
+    def levels(self) -> int:
+        """The largest count this stage sends as spikes (1: binary spikes)."""
+        return spike_levels(self.spike_bits)
 
 
 @dataclass(frozen=True)
@@ -108,7 +115,8 @@ def save_fxp(net: FxpNetwork, path: str | os.PathLike) -> None:
     validate_fxp(net, UNSAVED)
     arrays: dict[str, np.ndarray] = {}
     stages = fs.stage_records(net.stages, arrays, ("decay_re", "decay_im"),
-                           ("threshold", "spike", "input_shift", "state_scale", "payload_shift"))
+                           ("threshold", "spike", "input_shift", "state_scale", "payload_shift",
+                                                                 "spike_bits"))
     ro_meta: list = []
     fs.synapse_arrays("readout", net.readout.inputs, arrays, ro_meta)
     arrays["readout.du"] = net.readout.du
@@ -131,7 +139,7 @@ def load_fxp(path: str | os.PathLike) -> FxpNetwork:
             Stage(decay_re=fs.int_array(arrays, f"stage{k}.decay_re"),
                   decay_im=fs.int_array(arrays, f"stage{k}.decay_im"),
                   threshold=s["threshold"], spike=s["spike"], input_shift=s["input_shift"],
-                  state_scale=s["state_scale"], payload_shift=s["payload_shift"],
+                  state_scale=s["state_scale"], payload_shift=s["payload_shift"], spike_bits=s.get("spike_bits", 1),
                   inputs=fs.read_synapses(f"stage{k}.in", s["inputs"], arrays))
             for k, s in enumerate(meta["stages"]))
         ro = meta["readout"]
@@ -208,6 +216,23 @@ def _check_stage(net: FxpNetwork, k: int, source: str) -> None:
     fs.check_int(st.input_shift, 0, prof.state["input_shift_max"], f"stage {k} input shift", source)
     fs.check_int(st.payload_shift, 0, prof.state["bits"] - 1, f"stage {k} payload shift", source)
     fs.check_positive(st.state_scale, f"stage {k} state scale", source)
+    _check_spike_bits(st, k, prof, source)
+
+
+def _check_spike_bits(st: Stage, k: int, prof: HardwareProfile, source: str) -> None:
+    """Multi-bit outputs: counts of a spiking stage, above a positive threshold, in payloads the profile carries."""
+    fs.check_int(st.spike_bits, 1, MAX_SPIKE_BITS, f"stage {k} spike_bits", source)
+    if st.spike_bits == 1:
+        return
+    if st.spike == "graded":
+        raise FormatError(f"{source}: stage {k} sends graded re/im payloads and cannot also send multi-bit spikes")
+    if not has_graded_spikes(prof):
+        raise FormatError(f"{source}: stage {k} sends {st.spike_bits}-bit outputs, but profile {prof.name!r} carries "
+                          f"binary spikes only")
+    if st.spike_bits >= prof.spikes["payload_bits"]:
+        raise FormatError(f"{source}: stage {k} sends {st.spike_bits}-bit counts, beyond the profile's signed "
+                          f"{prof.spikes['payload_bits']}-bit payloads")
+    fs.check_int(st.threshold, 1, prof.state_max, f"stage {k} threshold (multi-bit outputs)", source)
 
 
 def _check_pipeline_synapse(net: FxpNetwork, syn: Synapse, target: int, name: str, rows: int,

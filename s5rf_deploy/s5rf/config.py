@@ -14,7 +14,13 @@ from s5rf_deploy.errors import ConfigError
 
 DISCRETIZATIONS = ("dirac", "zoh", "bilinear")
 SPIKE_RULES = ("cartesian", "polar")
+MAX_SPIKE_BITS = 8  # multi-bit outputs: an RF neuron sends a count 0 .. 2^spike_bits - 1 per step
 _REFERENCE_ACTIVATIONS = {"cartesian_spike": "cartesian", "polar_spike": "polar"}
+
+
+def spike_levels(spike_bits: int) -> int:
+    """The largest output of a neuron with ``spike_bits``: 1 for binary spikes, ``2^spike_bits - 1`` else."""
+    return (1 << spike_bits) - 1
 
 
 def _integer(name: str, value: Any) -> int:
@@ -32,6 +38,8 @@ class ModelConfig:
 
     ``discretization`` applies to layer 0 only; later layers always use
     "dirac".  Skip connections (``apply_skip``) wrap layers 1 .. L-2.
+    ``spike_bits`` > 1: every RF layer sends multi-bit outputs (Ponghiran & Roy 2021), the number of unit
+    thresholds its drive exceeds, clipped to ``2^spike_bits - 1`` (1: binary spikes, the reference's).
     """
 
     input_dim: int
@@ -42,6 +50,7 @@ class ModelConfig:
     keep_imag: bool = True
     spike: str = "cartesian"
     apply_skip: bool = True
+    spike_bits: int = 1
     eta_min: float = 0.004
     eta_max: float = 0.1
     dropout: float = 0.1
@@ -104,6 +113,8 @@ class ModelConfig:
             )
         if self.spike not in SPIKE_RULES:
             raise ConfigError(f"config: spike {self.spike!r} is not one of {SPIKE_RULES}")
+        if not 1 <= self.spike_bits <= MAX_SPIKE_BITS:
+            raise ConfigError(f"config: spike_bits must be 1 to {MAX_SPIKE_BITS}, got {self.spike_bits}")
         for i in range(self.num_layers):
             if self.has_skip(i) and self.layer_input_dim(i) != self.num_neurons[i]:
                 raise ConfigError(

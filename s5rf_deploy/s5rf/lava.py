@@ -39,11 +39,11 @@ class _Graph:
 
 
 def _synapse_groups(synapses: list[Synapse], rows: np.ndarray | slice, port_of: Callable,
-                    target, graded_input: bool) -> list:
+                    target, graded: Callable[[int], bool]) -> list:
     """:class:`SynapseGroup` processes for ``synapses`` (their ``rows``) into ``target``'s ``a_in``, one per
     ``MAX_SOURCES`` distinct source ports; a delayed synapse reads block ``delay - 1`` of its source's
-    ``s_delayed`` port.  A group is binary when all its sources send spikes (with ``graded_input`` the network
-    input sends graded payloads)."""
+    ``s_delayed`` port.  A group is binary when all its sources send 0/1 spikes (``graded(source)``: the source's
+    "spikes" are graded payloads, e.g. analog inputs or multi-bit counts)."""
     from s5rf_deploy.s5rf.lava_procs.synapses import MAX_SOURCES, SynapseGroup
 
     by_port: dict[tuple, list[Synapse]] = {}
@@ -57,8 +57,7 @@ def _synapse_groups(synapses: list[Synapse], rows: np.ndarray | slice, port_of: 
         blocks = [(i, (syn.delay - 1) * syn.weights.shape[1] if syn.delay else 0, syn.weights[rows], syn.weight_exp)
                   for i, key in enumerate(chunk) for syn in by_port[key]]
         group = SynapseGroup(rows=blocks[0][2].shape[0], widths=[port.shape[0] for port in ports], blocks=blocks,
-                             binary=all(key[1] == "spikes" and not (graded_input and key[0] == INPUT)
-                                        for key in chunk))
+                             binary=all(key[1] == "spikes" and not graded(key[0]) for key in chunk))
         for i, port in enumerate(ports):
             port.connect(getattr(group, f"s_in{i}"))
         group.a_out.connect(target.a_in)
@@ -98,7 +97,8 @@ class LavaRunner:
                     "payload_bits": prof.spikes["payload_bits"]} if fixed else {}
 
         stages = [RFCompartment(decay_re=st.decay_re, decay_im=st.decay_im, threshold=st.threshold, spike=st.spike,
-                                record_steps=self.total, delays=delays[k], name=f"stage{k}", **integer_args(st))
+                                levels=st.levels, record_steps=self.total, delays=delays[k], name=f"stage{k}",
+                                **integer_args(st))
                   for k, st in enumerate(net.stages)]
 
         def out_port(syn: Synapse):
@@ -110,7 +110,9 @@ class LavaRunner:
                     "im": stages[syn.source].g_im}[syn.part]
 
         synapses = []
-        graded = net.input_encoding.graded
+        def graded(src: int) -> bool:
+            return net.input_encoding.graded if src == INPUT else net.stages[src].levels > 1
+
         for k, st in enumerate(net.stages):
             synapses += _synapse_groups(list(st.inputs), slice(None), out_port, stages[k], graded)
         groups: dict[float, list[int]] = {}

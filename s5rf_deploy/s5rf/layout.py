@@ -57,13 +57,14 @@ def float_pipeline(net: S5RFNetwork) -> FxpNetwork:
         graded = layer.mixing is not None
         stacked = np.concatenate([m.real, m.imag])
         stages.append(Stage(lam_bar.real, lam_bar.imag, layer.threshold, "graded" if graded else layer.spike, 0,
-                            tuple(Synapse(src, stacked, 0, d) for src, d in feed), 1.0))
+                            tuple(Synapse(src, stacked, 0, d) for src, d in feed), 1.0,
+                            spike_bits=1 if graded else layer.spike_bits))
         state_stage.append(len(stages) - 1)
         if graded:
             source = len(stages) - 1
             syns = tuple(Synapse(source, w, 0, 0, part) for part, w in mixing_blocks(layer.mixing).items())
             zeros = np.zeros(layer.num_neurons)
-            stages.append(Stage(zeros, zeros, layer.threshold, layer.spike, 0, syns, 1.0))
+            stages.append(Stage(zeros, zeros, layer.threshold, layer.spike, 0, syns, 1.0, spike_bits=layer.spike_bits))
         layer_stage[i] = len(stages) - 1
     feed = links(sources[-1], layer_stage, len(stages) + 1)
     readout = Readout(tuple(Synapse(src, net.readout.weight, 0, d) for src, d in feed), 1.0 - net.readout.leak,

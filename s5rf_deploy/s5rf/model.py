@@ -3,7 +3,8 @@
 Per RF layer: complex current ``B u`` (real part only unless ``keep_imag``),
 scaled per neuron by the discretization gain, a diagonal complex recurrence
 evaluated with a parallel scan, optional output mixing ``x = V z``, spikes
-``H(Re x - 1)`` (cartesian) or ``H(|x| - 1)`` (polar), skip connections on the
+``H(Re x - 1)`` (cartesian) or ``H(|x| - 1)`` (polar) (multi-bit outputs: the
+count of thresholds exceeded, up to ``2^spike_bits - 1``), skip connections on the
 middle layers.  Readout: ``Re(B_out) s`` into leaky integrators, mean over
 time, log-softmax.
 """
@@ -17,11 +18,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from s5rf_deploy.s5rf.config import ModelConfig
+from s5rf_deploy.s5rf.config import ModelConfig, spike_levels
 from s5rf_deploy.s5rf.discretization import discretize
 from s5rf_deploy.s5rf.hippo import init_eigensystem
 from s5rf_deploy.s5rf.scan import linear_scan
-from s5rf_deploy.s5rf.surrogate import spike
+from s5rf_deploy.s5rf.surrogate import spike, spike_count
 
 READOUT_INIT_LEAK = 0.8
 
@@ -58,6 +59,7 @@ class RFLayerModule(nn.Module):
         discretization: str,
         keep_imag: bool,
         spike_rule: str,
+        spike_bits: int,
         mix_outputs: bool,
         eta: tuple[float, float],
         gen: torch.Generator,
@@ -79,6 +81,7 @@ class RFLayerModule(nn.Module):
         self.discretization = discretization
         self.keep_imag = keep_imag
         self.spike_rule = spike_rule
+        self.spike_bits = spike_bits
 
     @property
     def num_neurons(self) -> int:
@@ -106,10 +109,17 @@ class RFLayerModule(nn.Module):
             z = z @ self.V.to(z.dtype).T
         return z
 
+    @property
+    def levels(self) -> int:
+        """The largest output: 1 for binary spikes, ``2^spike_bits - 1`` for multi-bit outputs."""
+        return spike_levels(self.spike_bits)
+
     def fire(self, x: torch.Tensor) -> torch.Tensor:
-        """Spikes of pre-spike values ``x`` under this layer's spike rule."""
+        """Spikes (or multi-bit counts) of pre-spike values ``x`` under this layer's spike rule."""
         drive = x.real if self.spike_rule == "cartesian" else x.abs()
-        return spike(drive - self.threshold)
+        if self.levels == 1:
+            return spike(drive - self.threshold)
+        return spike_count(drive / self.threshold, self.levels)
 
 
 class S5RFModel(nn.Module):
@@ -127,6 +137,7 @@ class S5RFModel(nn.Module):
                 discretization=config.layer_discretization(i),
                 keep_imag=config.keep_imag,
                 spike_rule=config.spike,
+                spike_bits=config.spike_bits,
                 mix_outputs=(i == 0 and config.discretization == "zoh"),
                 eta=(config.eta_min, config.eta_max),
                 gen=gen,

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from s5rf_deploy.errors import ConfigError
-from s5rf_deploy.s5rf.config import ModelConfig
+from s5rf_deploy.s5rf.config import MAX_SPIKE_BITS, ModelConfig, spike_levels
 from s5rf_deploy.s5rf.discretization import discretize
 
 
@@ -39,6 +39,12 @@ class RFLayer:
     skip: bool  # output = spikes + input
     threshold: float = 1.0
     mixing: np.ndarray | None = None  # complex128 (P, P) output mixing V, None = identity
+    spike_bits: int = 1  # > 1: sends the count of thresholds exceeded, up to 2^spike_bits - 1
+
+    @property
+    def levels(self) -> int:
+        """The largest output: 1 for binary spikes, ``2^spike_bits - 1`` for multi-bit outputs."""
+        return spike_levels(self.spike_bits)
 
     @property
     def num_neurons(self) -> int:
@@ -110,6 +116,8 @@ class S5RFNetwork:
                 j = int(np.argmax(layer.step() <= 0))
                 raise ConfigError(f"layer {i}: neuron {j} has step Delta = 0 (log_step {layer.log_step[j]:g} "
                                   f"underflows); steps must be positive")
+            if not (isinstance(layer.spike_bits, int) and 1 <= layer.spike_bits <= MAX_SPIKE_BITS):
+                raise ConfigError(f"layer {i}: spike_bits must be 1 to {MAX_SPIKE_BITS}, got {layer.spike_bits!r}")
             if layer.skip and layer.num_neurons != width:
                 raise ConfigError(f"layer {i}: skip connection needs {width} neurons, has {layer.num_neurons}")
             width = layer.num_neurons
@@ -137,6 +145,7 @@ def network_from_model(model) -> S5RFNetwork:
             log_step=arr(m.log_step), discretization=m.discretization, keep_imag=m.keep_imag,
             spike=m.spike_rule, skip=cfg.has_skip(i), threshold=float(m.threshold),
             mixing=None if m.V is None else m.V.detach().cpu().numpy().astype(np.complex128),
+            spike_bits=m.spike_bits,
         ))
     readout = Readout(arr(model.readout_weight), arr(model.readout_leak()))
     return S5RFNetwork(tuple(layers), readout, {"config": cfg.to_dict(), **getattr(model, "provenance", {})})
@@ -157,15 +166,16 @@ def model_from_network(net: S5RFNetwork, dtype: torch.dtype = torch.float64):
         input_dim=net.input_dim, output_dim=net.num_classes,
         num_neurons=tuple(layer.num_neurons for layer in net.layers),
         num_blocks=(1,) * len(net.layers), discretization=first.discretization,
-        keep_imag=first.keep_imag, spike=first.spike, apply_skip=apply_skip,
+        keep_imag=first.keep_imag, spike=first.spike, apply_skip=apply_skip, spike_bits=first.spike_bits,
     )
     expected = [cfg.has_skip(i) for i in range(len(net.layers))]
-    uniform = all(layer.keep_imag == first.keep_imag and layer.spike == first.spike for layer in net.layers)
+    uniform = all((layer.keep_imag, layer.spike, layer.spike_bits) == (first.keep_imag, first.spike, first.spike_bits)
+                  for layer in net.layers)
     later_dirac = all(layer.discretization == "dirac" for layer in net.layers[1:])
     mixing_ok = all(layer.mixing is None for layer in net.layers[1:])
     if skips != expected or not uniform or not later_dirac or not mixing_ok:
         raise ConfigError("network is not an S5-RF classifier the torch model can express "
-                          "(skips on layers 1..L-2, shared keep_imag/spike rule, dirac after layer 0)")
+                          "(skips on layers 1..L-2, shared keep_imag/spike rule/spike_bits, dirac after layer 0)")
     model = S5RFModel(cfg)
     for m in model.layers:
         m.V = None  # replaced below; keeps the real-dtype cast from touching complex buffers

@@ -181,6 +181,7 @@ def _quantize(net: S5RFNetwork, profile: HardwareProfile, calibrated: Calibratio
     encoding = BINARY_INPUT
     if any(layer.mixing is not None for layer in net.layers):
         require_graded(profile, "layers with V mixing (graded re/im payloads)")
+    _check_spike_bits(net, profile)
     limit = profile.state_max
     dbits = profile.decay["bits"]
     stages: list[Stage] = []
@@ -189,7 +190,8 @@ def _quantize(net: S5RFNetwork, profile: HardwareProfile, calibrated: Calibratio
     sources = layer_sources(net)
     for i, layer in enumerate(net.layers):
         lam_bar, m = layer.discretized()
-        largest = peaks[i] * CALIBRATION_MARGIN if peaks else profile.state["default_headroom"] * layer.threshold
+        largest = peaks[i] * CALIBRATION_MARGIN if peaks else (profile.state["default_headroom"] * layer.threshold
+                                                               * max(_levels(net, src) for src in sources[i] + [i]))
         s = pow2_scale(limit, max(largest, layer.threshold))
         scale = 2.0**s
         dmax = (1 << dbits) - 1
@@ -213,10 +215,11 @@ def _quantize(net: S5RFNetwork, profile: HardwareProfile, calibrated: Calibratio
         threshold = int(round(layer.threshold * scale))
         payload_shift = _payload_shift(layer.mixing, profile) if graded else 0
         stages.append(Stage(c_re, c_im, threshold, "graded" if graded else layer.spike, shift, syns, scale,
-                            payload_shift))
+                            payload_shift, 1 if graded else layer.spike_bits))
         state_stage.append(len(stages) - 1)
         entry = {
-            "layer": i, "neurons": layer.num_neurons, "state_scale_log2": s, "threshold": threshold,
+            "layer": i, "neurons": layer.num_neurons, "spike_bits": layer.spike_bits, "state_scale_log2": s,
+            "threshold": threshold,
             "input_shift": shift, "weight_exponents": sorted({syn.weight_exp for syn in syns}),
             "weight_digits": len(dig["spikes"]),
             "weight_error": {"max_abs": float(err.max()),
@@ -257,6 +260,24 @@ def _quantize(net: S5RFNetwork, profile: HardwareProfile, calibrated: Calibratio
     return fxp, report
 
 
+def _levels(net: S5RFNetwork, source: int) -> int:
+    """The largest value a layer (or the network input, taken as spikes) sends per neuron and step."""
+    return 1 if source == INPUT else net.layers[source].levels
+
+
+def _check_spike_bits(net: S5RFNetwork, profile: HardwareProfile) -> None:
+    """Refuse multi-bit outputs the profile cannot carry: binary-only messages, or counts whose weighted sum over
+    the layer's neurons would pass the payload width or Lava's 32-bit accumulator (one per synapse)."""
+    for i, layer in enumerate(net.layers):
+        if layer.spike_bits == 1:
+            continue
+        require_graded(profile, f"multi-bit outputs (layer {i}: spike_bits = {layer.spike_bits})")
+        allowed = payload_limit_bits(profile, layer.num_neurons)
+        if layer.spike_bits > allowed:
+            raise S5RFError(f"layer {i}: spike_bits = {layer.spike_bits} exceeds the {allowed} payload bits profile "
+                            f"{profile.name!r} carries from {layer.num_neurons} neurons")
+
+
 def _input_encoding(calib: np.ndarray, block: np.ndarray, profile: HardwareProfile, digits: int) -> InputEncoding:
     """The graded input encoding for analog calibration inputs: its scale ``2^a`` as large as the payloads allow
     and no larger than keeps layer 0's finest weight digit of ``block / 2^a`` on the profile's exponent grid."""
@@ -284,19 +305,21 @@ def _mixing_stage(layer, source: int, scale: float, payload_shift: int, profile:
     error = max(float(np.abs(sum(w * 2.0**e for w, e in dig[part]) / factor - block).max()
                       / max(np.abs(block).max(), 1e-300)) for part, block in blocks.items())
     zeros = np.zeros(layer.num_neurons, np.int64)
-    return Stage(zeros, zeros.copy(), int(round(layer.threshold * scale)), layer.spike, shift, syns, scale), error
+    return Stage(zeros, zeros.copy(), int(round(layer.threshold * scale)), layer.spike, shift, syns, scale,
+                 spike_bits=layer.spike_bits), error
 
 
 def _readout_bound(net: S5RFNetwork, leak: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per class: the largest readout drive ``|sum_j w_cj x_j|`` one step can bring and the leaky
     integrator's bound ``|y_c| <= drive_c / (1 - beta_c)``.
 
-    Every readout source sends binary spikes, so a step's drive is at most the
-    sum of one sign's weights times the number of sources.  ``leak`` replaces
+    Every readout source sends at most its largest count (1 for binary spikes) per neuron, so a step's drive is
+    at most the sum of one sign's weights times those counts summed over the sources.  ``leak`` replaces
     ``beta`` (e.g. by its quantized value).
     """
     w = net.readout.weight
-    drive = len(layer_sources(net)[-1]) * np.maximum(np.clip(w, 0, None).sum(1), np.clip(-w, 0, None).sum(1))
+    counts = sum(_levels(net, src) for src in layer_sources(net)[-1])
+    drive = counts * np.maximum(np.clip(w, 0, None).sum(1), np.clip(-w, 0, None).sum(1))
     return drive, drive / (1 - (net.readout.leak if leak is None else leak))
 
 

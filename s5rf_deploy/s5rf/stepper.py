@@ -20,12 +20,12 @@ from s5rf_deploy.s5rf.artifact import FxpNetwork
 
 
 def _value_bound(net: FxpNetwork, source: int) -> int:
-    """Largest magnitude a source sends: 1 for spikes, the largest input payload for graded inputs, the shifted
-    state range for graded stages."""
+    """Largest magnitude a source sends: 1 for spikes (the largest count for multi-bit outputs), the largest
+    input payload for graded inputs, the shifted state range for graded stages."""
     if source == INPUT:
         return net.input_encoding.payload_max
     if net.stages[source].spike != "graded":
-        return 1
+        return net.stages[source].levels
     payload_max = (1 << (net.profile.spikes["payload_bits"] - 1)) - 1
     return min(payload_max, net.profile.state_max >> net.stages[source].payload_shift)
 
@@ -39,7 +39,8 @@ def sent_parts(net: FxpNetwork) -> dict[tuple[int, str], int]:
 
 
 class Stepper(BatchedStepper):
-    """Runs an :class:`FxpNetwork` on batches of binary spike trains (or analog inputs sent as graded payloads).
+    """Runs an :class:`FxpNetwork` on batches of binary spike trains (or analog inputs sent as graded payloads);
+    multi-bit stages send their counts.
 
     States are exact integers held in float64 (below 2**24, products below 2**40) and updated in place
     by :class:`~s5rf_deploy.fixed.arithmetic.RFUpdate`, the exact float64 form of ``rf_update``."""
@@ -86,7 +87,7 @@ class Stepper(BatchedStepper):
                     sent[(k, "re")] = fx.graded_payload_float(re[k], st.payload_shift, payload_bits)
                     sent[(k, "im")] = fx.graded_payload_float(im[k], st.payload_shift, payload_bits)
                 else:
-                    sent[(k, "spikes")] = fx.rf_spikes(re[k], im[k], st.threshold, st.spike)
+                    sent[(k, "spikes")] = fx.rf_spikes(re[k], im[k], st.threshold, st.spike, st.levels)
                 t = p - depth
                 if 0 <= t < steps:
                     if layer is not None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import make_model, random_spikes
+from helpers import VARIANTS, make_model, random_spikes
 from s5rf_deploy.demo import digits, model_path
 from s5rf_deploy.hw_profiles import load_profile
 from s5rf_deploy.s5rf.checkpoint import load_checkpoint
@@ -42,7 +42,8 @@ def test_demo_model_is_bit_exact_on_10_test_samples():
 @pytest.mark.parametrize("variant, layers", [("dirac_keepimag", 4), ("zoh_vmix", 3), ("bilinear_polar", 3),
                                              ("dirac_real", 2), ("zoh_real_polar", 2), ("bilinear_real", 2)])
 def test_random_variants_are_bit_exact_over_500_steps(variant, layers):
-    net = network_from_model(make_model(variant, layers=layers, neurons=7, blocks=7, inputs=5, classes=3, seed=4))
+    net = network_from_model(make_model(variant, layers=layers, neurons=7, blocks=1, inputs=5, classes=3, seed=4,
+                                        gain=6.0))
     u = random_spikes(1, 500, 5, rate=0.1, seed=5)
     fxp, _ = quantize(net, LOIHI2, u)
     res = assert_bit_exact(fxp, u)
@@ -51,7 +52,7 @@ def test_random_variants_are_bit_exact_over_500_steps(variant, layers):
 
 def test_graded_inputs_are_bit_exact():
     """Analog inputs arrive as graded payloads (issue 15): zoh + V mixing with a skip, 2 samples of 40 steps."""
-    net = network_from_model(make_model("zoh_vmix", layers=3, neurons=7, blocks=7, inputs=5, classes=3, seed=4))
+    net = network_from_model(make_model("zoh_vmix", layers=3, neurons=7, blocks=1, inputs=5, classes=3, seed=4))
     u = np.random.default_rng(6).random((2, 40, 5)).astype(np.float32)
     fxp, _ = quantize(net, LOIHI2, u)
     assert fxp.input_encoding.graded and fxp.input_encoding.scale_log2 > 0
@@ -59,13 +60,26 @@ def test_graded_inputs_are_bit_exact():
     assert all(0 < s.mean() < 1 for s in res.spikes)
 
 
-@pytest.mark.parametrize("variant", ["dirac_keepimag", "zoh_vmix", "bilinear_polar", "dirac_real"])
-def test_lava_float_matches_torch(variant):
+@pytest.mark.parametrize("variant, spike_bits", [(v, 2) for v in VARIANTS] + [("dirac_keepimag", 3)])
+def test_multibit_outputs_are_bit_exact(variant, spike_bits):
+    """Multi-bit outputs (issue 15) on every variant, skips included: counts travel as graded spikes."""
+    net = network_from_model(make_model(variant, layers=3, neurons=7, blocks=1, inputs=5, classes=3, seed=4,
+                                        spike_bits=spike_bits))
+    u = random_spikes(1, 150, 5, rate=0.2, seed=5)
+    fxp, _ = quantize(net, LOIHI2, u)
+    res = assert_bit_exact(fxp, u)
+    assert max(int(s.max()) for s in res.spikes) > 1  # counts above one reach the next layer
+
+
+@pytest.mark.parametrize("variant, spike_bits", [("dirac_keepimag", 1), ("zoh_vmix", 1), ("bilinear_polar", 1),
+                                                 ("dirac_real", 1), ("zoh_vmix", 2), ("bilinear_polar", 3)])
+def test_lava_float_matches_torch(variant, spike_bits):
     """Lava floating_pt against the float64 PyTorch model: the readout (sum of y) within 1e-5
     relative; spikes equal (the random inputs leave no value within float rounding of a threshold)."""
     from s5rf_deploy.s5rf.lava import LavaRunner
 
-    net = network_from_model(make_model(variant, layers=3, neurons=7, blocks=7, inputs=5, classes=3, seed=6).double())
+    net = network_from_model(make_model(variant, layers=3, neurons=7, blocks=1, inputs=5, classes=3, seed=6,
+                                        spike_bits=spike_bits).double())
     u = random_spikes(2, 120, 5, seed=7)
     res = LavaRunner(float_pipeline(net), 120).run(u)
     with torch.no_grad():

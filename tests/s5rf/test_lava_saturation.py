@@ -49,7 +49,7 @@ def test_saturating_network_counts_like_the_stepper():
 @pytest.mark.lava
 def test_quiet_network_counts_zero_on_both():
     """A calibrated V-mixing network (graded stages) through ``lava_check``: bit-exact, all counts 0."""
-    net = network_from_model(make_model("zoh_vmix", layers=3, neurons=7, blocks=7, inputs=5, classes=3, seed=4))
+    net = network_from_model(make_model("zoh_vmix", layers=3, neurons=7, blocks=1, inputs=5, classes=3, seed=4))
     u = random_spikes(2, 100, 5, rate=0.1, seed=5)
     fxp, _ = quantize(net, LOIHI2, u)
     result = compare.lava_check(fxp, u)

@@ -31,7 +31,8 @@ class RFCompartment(AbstractProcess):
     """A population of S5-RF compartments.
 
     ``decay_re``/``decay_im``: the pole (float) or its integer coefficients;
-    ``spike``: "cartesian", "polar" or "graded"; ``record_steps`` > 0 keeps the
+    ``spike``: "cartesian", "polar" or "graded"; ``levels`` > 1: multi-bit outputs, the count of thresholds
+    exceeded (up to ``levels``) sent as graded spikes on ``s_out``; ``record_steps`` > 0 keeps the
     last that many states and spikes in ``trace_re``/``trace_im``/``trace_s``.
     ``delays`` > 0 adds the port ``s_delayed`` (``delays * P`` values): block j
     holds the spikes of j + 1 steps ago, so a plain ``Dense`` reading block j
@@ -44,10 +45,10 @@ class RFCompartment(AbstractProcess):
 
     def __init__(self, *, decay_re: np.ndarray, decay_im: np.ndarray, threshold: float, spike: str,
                  input_shift: int = 0, decay_bits: int = 12, rounding: str = "toward_zero", limit: int = 2**23 - 1,
-                 payload_shift: int = 0, payload_bits: int = 24, record_steps: int = 0, delays: int = 0,
-                 name: str | None = None):
+                 payload_shift: int = 0, payload_bits: int = 24, levels: int = 1, record_steps: int = 0,
+                 delays: int = 0, name: str | None = None):
         super().__init__(spike=spike, input_shift=input_shift, decay_bits=decay_bits, rounding=rounding,
-                         limit=limit, payload_shift=payload_shift, payload_bits=payload_bits, name=name)
+                         limit=limit, payload_shift=payload_shift, payload_bits=payload_bits, levels=levels, name=name)
         shape = (len(decay_re),)
         self.a_in = InPort(shape=(2 * shape[0],))
         self.s_out = OutPort(shape=shape)
@@ -110,13 +111,13 @@ class PyRFCompartmentFloat(_RFModelBase):
         re = self.decay_re * self.re - self.decay_im * self.im + a_re
         im = self.decay_im * self.re + self.decay_re * self.im + a_im
         self.re[:], self.im[:] = re, im
-        rule = self.proc_params["spike"]
+        rule, levels = self.proc_params["spike"], self.proc_params["levels"]
         if rule == "graded":
             spikes = np.zeros_like(re)
-        elif rule == "cartesian":
-            spikes = (re > self.threshold[0]).astype(float)
         else:
-            spikes = (np.hypot(re, im) > self.threshold[0]).astype(float)
+            drive = re if rule == "cartesian" else np.hypot(re, im)
+            spikes = (drive > self.threshold[0]).astype(float) if levels == 1 else \
+                np.clip(np.ceil(drive / self.threshold[0]) - 1, 0, levels)
         self._record(spikes)
         self._send(spikes, (re, im))
 
@@ -129,11 +130,11 @@ class PyRFCompartmentFixed(_RFModelBase):
     updates in ``saturated``."""
 
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
-    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=8)  # spikes or multi-bit counts
     g_re: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
     g_im: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
-    s_delayed: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
-    history: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=1)
+    s_delayed: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=8)
+    history: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=8)
     re: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
     im: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
     decay_re: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
@@ -141,7 +142,7 @@ class PyRFCompartmentFixed(_RFModelBase):
     threshold: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
     trace_re: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
     trace_im: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
-    trace_s: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=1)
+    trace_s: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=8)
     saturated: np.ndarray = LavaPyType(np.ndarray, np.int64)
 
     def run_spk(self) -> None:
@@ -156,7 +157,7 @@ class PyRFCompartmentFixed(_RFModelBase):
             graded = (fx.graded_payload(re, p["payload_shift"], p["payload_bits"]),
                       fx.graded_payload(im, p["payload_shift"], p["payload_bits"]))
         else:
-            spikes = fx.rf_spikes(re, im, int(self.threshold[0]), p["spike"]).astype(np.int64)
+            spikes = fx.rf_spikes(re, im, int(self.threshold[0]), p["spike"], p["levels"]).astype(np.int64)
             graded = (np.zeros_like(re), np.zeros_like(im))
         self._record(spikes)
         self._send(spikes, graded)
