@@ -23,10 +23,11 @@ def _table(result: dict) -> str:
                      f"{e['spike_agreement']:.4f}", f"{e['hamming_per_neuron']['mean']:.3f}",
                      "-" if fd["median"] is None else f"{fd['median']:g}", f"{fd['never']}/{fd['samples']}",
                      "-" if snr is None else f"{snr:.1f}",
+                     f"{e['bits_per_sample']['float']:.0f}/{e['bits_per_sample']['fixed']:.0f}",
                      f"{e['synops_per_sample']['float']:.0f}/{e['synops_per_sample']['fixed']:.0f}"])
     out = result["output"]
     lines = [table(["layer", "neurons", "rate fl", "rate fx", "agreement", "hamming", "1st div", "never div",
-                    "SNR dB", "synops fl/fx"], rows),
+                    "SNR dB", "bits fl/fx", "synops fl/fx"], rows),
              f"output: top-1 agreement {out['top1_agreement']:.4f}, logit error max {out['logit_error']['max_abs']:.3g}"
              + (f", accuracy float {out['accuracy']['float']:.4f} fixed {out['accuracy']['fixed']:.4f}"
                 if "accuracy" in out else "")]

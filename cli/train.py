@@ -31,6 +31,9 @@ from s5rf_deploy.cli.common import (
               help="Feed the complex input current (else only its real part).")
 @click.option("--spike", type=click.Choice(["cartesian", "polar"]), default="cartesian", show_default=True,
               help="Spike when Re x > 1 (cartesian) or |x| > 1 (polar).")
+@click.option("--spike-bits", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Multi-bit outputs: each neuron sends how many thresholds it exceeds, up to 2^K - 1 "
+                   "(1: binary spikes; at most 8).")
 @click.option("--skip/--no-skip", default=True, show_default=True, help="Skip connections on layers 1..L-2.")
 @click.option("--eta", default="0.004,0.1", show_default=True, callback=positive_range,
               help="Range of the initial steps Delta.")
@@ -49,9 +52,9 @@ from s5rf_deploy.cli.common import (
 @click.option("--seed", default=0, show_default=True, help="Seed of the initialization, split and batch order.")
 @click.pass_context
 def train(ctx: click.Context, data: str, output: str, config_path: str | None, neurons: str, blocks: str,
-          discretization: str, keep_imag: bool, spike: str, skip: bool, eta: tuple[float, float], classes: int | None,
-          epochs: int, batch_size: int, lr: float, lr_ssm: float, weight_decay: float, dropout: float,
-          val_fraction: float, seed: int) -> None:
+          discretization: str, keep_imag: bool, spike: str, spike_bits: int, skip: bool, eta: tuple[float, float],
+          classes: int | None, epochs: int, batch_size: int, lr: float, lr_ssm: float, weight_decay: float,
+          dropout: float, val_fraction: float, seed: int) -> None:
     """Train an S5-RF classifier on DATA (.npz with inputs (N,T,H) and labels (N,)).
 
     \b
@@ -81,7 +84,7 @@ def train(ctx: click.Context, data: str, output: str, config_path: str | None, n
         config = ModelConfig(
             input_dim=dataset.inputs.shape[2], output_dim=classes or int(dataset.labels.max()) + 1,
             num_neurons=int_list(neurons), num_blocks=int_list(blocks), discretization=discretization,
-            keep_imag=keep_imag, spike=spike, apply_skip=skip, eta_min=eta[0], eta_max=eta[1],
+            keep_imag=keep_imag, spike=spike, spike_bits=spike_bits, apply_skip=skip, eta_min=eta[0], eta_max=eta[1],
             dropout=dropout,
         )
     dataset.check_width(config.input_dim, data)

@@ -7,8 +7,10 @@ both forms), for a batch ``x`` of layer inputs:
 
 - ``re' = a_re re - a_im im + x M_re^T``, ``im' = a_im re + a_re im + x M_im^T``;
 - with V mixing ``(re, im) <- (re V_re^T - im V_im^T, re V_im^T + im V_re^T)``;
-- spikes ``[Re x > thr]`` (cartesian) or ``[|x| > thr]`` (polar); the next
-  layer reads the spikes (plus this layer's input with a skip connection);
+- spikes ``[Re x > thr]`` (cartesian) or ``[|x| > thr]`` (polar), or for
+  multi-bit outputs the count ``clip(ceil(drive / thr) - 1, 0, 2^k - 1)`` of
+  levels exceeded; the next layer reads them (plus this layer's input with a
+  skip connection);
 - readout ``y' = beta y + s W^T``.
 
 Sequence form: inputs ``u`` (batch, T, H); outputs ``logprobs`` =
@@ -82,8 +84,13 @@ def _step(b: _Builder, net: S5RFNetwork, u: str, states: dict[str, str], out: di
             drive = x_re
         else:
             drive = b.op("Sqrt", [b.op("Add", [b.op("Mul", [x_re, x_re]), b.op("Mul", [x_im, x_im])])])
-        fired = b.op("Greater", [drive, b.const(f"thr_{i}", np.array(layer.threshold))])
-        s = b.op("Cast", [fired], out[f"spikes_{i}"], to=b.onnx_dtype)
+        thr = b.const(f"thr_{i}", np.array(layer.threshold))
+        if layer.levels == 1:
+            s = b.op("Cast", [b.op("Greater", [drive, thr])], out[f"spikes_{i}"], to=b.onnx_dtype)
+        else:  # the count of levels exceeded: clip(ceil(drive / thr) - 1, 0, levels)
+            below = b.op("Sub", [b.op("Ceil", [b.op("Div", [drive, thr])]), b.const(f"one_{i}", np.array(1.0))])
+            s = b.op("Clip", [below, b.const(f"zero_{i}", np.array(0.0)), b.const(f"top_{i}", np.array(layer.levels))],
+                     out[f"spikes_{i}"])
         spikes.append(s)
         x = b.op("Add", [s, x]) if layer.skip else s
     y = b.op("Add", [b.op("Mul", [b.const("beta", net.readout.leak), states["y"]]),

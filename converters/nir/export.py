@@ -9,6 +9,9 @@ matrix ``Bc`` = discrete input matrix / dt,
     y -> Linear(diag(-Im a)) -> x,    x -> Linear(diag(Im a)) -> y,
     x -> Threshold(thr) -> output     (with V mixing: x -> Linear(Re V), y -> Linear(-Im V) -> Threshold)
 
+(multi-bit outputs: one Threshold(n thr) per level n = 1 .. 2^k - 1, all into
+the output, whose inputs NIR sums: the count of levels exceeded, exactly)
+
 where both LI have ``tau = -1/Re a``, ``r = tau``, ``v_leak = 0``.  Skip
 connections are extra edges; the readout is ``Linear(W) -> LI``.  The raw
 parameters are kept in node metadata so :mod:`s5rf_deploy.converters.nir.load` can
@@ -75,23 +78,26 @@ def rf_subgraph(layer: RFLayer, index: int, dt: float, convention: str) -> nir.N
         "y": _li(tau.copy()),
         "rot_yx": nir.Linear(weight=np.diag(-a.imag)),
         "rot_xy": nir.Linear(weight=np.diag(a.imag)),
-        "spike": nir.Threshold(threshold=np.full(p, float(layer.threshold))),
         "output": nir.Output(output_type=np.array([p])),
     }
     edges = [("input", "w_re"), ("w_re", "x"), ("input", "w_im"), ("w_im", "y"),
-             ("y", "rot_yx"), ("rot_yx", "x"), ("x", "rot_xy"), ("rot_xy", "y"), ("spike", "output")]
-    if layer.mixing is None:
-        edges.append(("x", "spike"))
-    else:
+             ("y", "rot_yx"), ("rot_yx", "x"), ("x", "rot_xy"), ("rot_xy", "y")]
+    drives = ["x"]
+    if layer.mixing is not None:
         nodes["mix_re"] = nir.Linear(weight=layer.mixing.real.copy())
         nodes["mix_im"] = nir.Linear(weight=-layer.mixing.imag)
-        edges += [("x", "mix_re"), ("mix_re", "spike"), ("y", "mix_im"), ("mix_im", "spike")]
+        edges += [("x", "mix_re"), ("y", "mix_im")]
+        drives = ["mix_re", "mix_im"]
+    for n in range(1, layer.levels + 1):
+        name = "spike" if n == 1 else f"spike_{n}"
+        nodes[name] = nir.Threshold(threshold=np.full(p, n * float(layer.threshold)))
+        edges += [(drive, name) for drive in drives] + [(name, "output")]
     metadata = {
         "s5rf_deploy.layer": index, "B_re": layer.weight.real.copy(), "B_im": layer.weight.imag.copy(),
         "log_neg_real": layer.log_neg_real, "imag": layer.imag, "log_step": layer.log_step,
         "discretization": layer.discretization, "keep_imag": bool(layer.keep_imag), "spike_rule": layer.spike,
         "skip": bool(layer.skip), "threshold": float(layer.threshold), "input_convention": convention,
-        "dt": float(dt),
+        "dt": float(dt), "spike_bits": int(layer.spike_bits),
     }
     if layer.mixing is not None:
         metadata["V_re"] = layer.mixing.real.copy()

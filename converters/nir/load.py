@@ -49,7 +49,7 @@ def _layer_from_metadata(sub: nir.NIRGraph, where: str) -> RFLayer:
             log_neg_real=np.asarray(m["log_neg_real"], np.float64), imag=np.asarray(m["imag"], np.float64),
             log_step=np.asarray(m["log_step"], np.float64), discretization=str(m["discretization"]),
             keep_imag=bool(m["keep_imag"]), spike=str(m["spike_rule"]), skip=bool(m["skip"]),
-            threshold=float(m["threshold"]), mixing=mixing,
+            threshold=float(m["threshold"]), mixing=mixing, spike_bits=int(m.get("spike_bits", 1)),
         )
     except KeyError as exc:
         raise FormatError(f"{where}: metadata lacks {exc.args[0]!r}") from None

@@ -3,15 +3,18 @@
 Definitions (docs/compare.md):
 
 - spike agreement: fraction of (sample, step, neuron) entries where the fixed
-  and float spikes are equal; Hamming distance per neuron: the number of steps
-  where they differ, averaged over samples;
+  and float spikes (counts, for multi-bit outputs) are equal; Hamming distance
+  per neuron: the number of steps where they differ, averaged over samples;
 - first divergence: per sample, the first step at which any spike of the
   layer differs (samples that never diverge are counted separately);
 - state SNR (S5-RF layers): ``10 log10(sum |z|^2 / sum |z_fixed / S - z|^2)`` over
   real and imaginary parts, with ``S`` the stage's state scale;
-- spiking operations as the S5-RF paper counts them: spikes per layer and
-  sample, and synaptic operations = spikes x fan-out (the non-zero weights
-  each neuron's spike drives in the layers and readout that read it).
+- traffic per layer and sample (:mod:`s5rf_deploy.tasks.traffic`): spikes,
+  messages (non-zero outputs), bits moved = messages x payload bits, and
+  synaptic operations = messages x fan-out (the non-zero weights each neuron's
+  message drives in the layers and readout that read it), as the S5-RF paper
+  counts them for binary spikes; the rate is the share of (step, neuron) entries
+  that send a message.
 """
 
 from __future__ import annotations
@@ -33,7 +36,10 @@ from s5rf_deploy.s5rf.artifact import FxpNetwork
 from s5rf_deploy.s5rf.network import S5RFNetwork, model_from_network
 from s5rf_deploy.tasks.families import S5RF, family_of
 from s5rf_deploy.tasks.shards import Pool, run_job
+from s5rf_deploy.tasks.traffic import payload_bits, s5rf_fan_out, traffic
 from s5rf_deploy.timing import stage
+
+TRAFFIC = ("spikes", "messages", "bits", "synops")
 
 
 @dataclass
@@ -41,28 +47,15 @@ class Runs:
     """Float and fixed-point results on the same inputs, spikes per layer in the same order."""
 
     layers: list[str]
-    float_spikes: list[np.ndarray]  # (N, T, P) 0/1
+    float_spikes: list[np.ndarray]  # (N, T, P) spike counts (0/1 for binary spikes)
     fixed_spikes: list[np.ndarray]
     float_logits: np.ndarray  # (N, C) log-probabilities (S5-RF) or Output time means (graphs)
     fixed_logits: np.ndarray  # the same quantity from the fixed-point integers
     fan_out: list[np.ndarray]  # (P,) synapses each neuron's spike drives
+    payload_bits: list[int]  # bits per message of each layer (1: binary spikes)
     float_states: list[np.ndarray | None] = field(default_factory=list)  # (N, T, P): S5-RF z (complex), graphs v
     fixed_states: list[np.ndarray | None] = field(default_factory=list)
     saturation: dict[str, int] = field(default_factory=dict)
-
-
-def _s5rf_fan_out(net: S5RFNetwork) -> list[np.ndarray]:
-    """Non-zero outgoing weights per neuron of each RF layer (next layer, skip targets, readout)."""
-    from s5rf_deploy.s5rf.layout import layer_sources
-
-    sources = layer_sources(net)
-    out = [np.zeros(layer.num_neurons) for layer in net.layers]
-    readers = [(layer.weight, sources[k]) for k, layer in enumerate(net.layers)] + [(net.readout.weight, sources[-1])]
-    for weight, srcs in readers:
-        for src in srcs:
-            if src >= 0:
-                out[src] += np.count_nonzero(weight, axis=0)
-    return out
 
 
 def s5rf_runs(net: S5RFNetwork, fxp: FxpNetwork, inputs: np.ndarray, progress: Progress | None = None) -> Runs:
@@ -84,7 +77,8 @@ def s5rf_runs(net: S5RFNetwork, fxp: FxpNetwork, inputs: np.ndarray, progress: P
         float_states.append(z)
         fixed_states.append((st[..., 0] + 1j * st[..., 1]) / fxp.stages[fxp.state_stages[i]].state_scale)
     return Runs([f"layer {i}" for i in range(len(net.layers))], [s.numpy() for s in out.spikes], res.spikes,
-                out.logprobs.numpy(), fixed_logits, _s5rf_fan_out(net), float_states, fixed_states, res.saturation)
+                out.logprobs.numpy(), fixed_logits, s5rf_fan_out(net),
+                [payload_bits(layer.levels) for layer in net.layers], float_states, fixed_states, res.saturation)
 
 
 def graph_runs(net: GraphNetwork, graph: LifGraph, inputs: np.ndarray, progress: Progress | None = None) -> Runs:
@@ -106,6 +100,7 @@ def graph_runs(net: GraphNetwork, graph: LifGraph, inputs: np.ndarray, progress:
                 fan[src.node][src.neurons] += np.count_nonzero(syn.weights, axis=0)
     return Runs(nodes, [exact[f"out_{n}"] for n in nodes], [res.spikes[n] for n in nodes],
                 exact["outputs"].mean(axis=1), res.readout / inputs.shape[1], [fan[n] for n in nodes],
+                [payload_bits(max(graph.stages[k].rule.max_spikes for k in graph.node_stages(n))) for n in nodes],
                 [exact[f"v_{n}"] for n in nodes], [_node_voltage(graph, pops[n], res.states[n]) for n in nodes],
                 saturation=res.saturation)
 
@@ -138,17 +133,15 @@ def metrics(runs: Runs, labels: np.ndarray | None = None) -> dict[str, Any]:
     """Every number of the comparison as plain JSON-able values."""
     layers = []
     for i, name in enumerate(runs.layers):
-        a, b = runs.float_spikes[i].astype(bool), runs.fixed_spikes[i].astype(bool)
+        a, b = runs.float_spikes[i], runs.fixed_spikes[i]
         hamming = (a != b).sum(axis=1).mean(axis=0)  # per neuron, mean over samples
-        fan = runs.fan_out[i]
-        entry = {"layer": name, "neurons": int(a.shape[2]),
-                 "rate": {"float": float(a.mean()), "fixed": float(b.mean())},
+        moved = {side: traffic(s, runs.payload_bits[i], runs.fan_out[i]) for side, s in (("float", a), ("fixed", b))}
+        entry = {"layer": name, "neurons": int(a.shape[2]), "payload_bits": runs.payload_bits[i],
+                 "rate": {side: float(np.count_nonzero(s) / s.size) for side, s in (("float", a), ("fixed", b))},
                  "spike_agreement": float((a == b).mean()),
                  "hamming_per_neuron": {"mean": float(hamming.mean()), "max": float(hamming.max())},
-                 "first_divergence": _first_divergence(a, b),
-                 "spikes_per_sample": {"float": float(a.sum() / a.shape[0]), "fixed": float(b.sum() / b.shape[0])},
-                 "synops_per_sample": {"float": float((a.sum(axis=(0, 1)) * fan).sum() / a.shape[0]),
-                                       "fixed": float((b.sum(axis=(0, 1)) * fan).sum() / b.shape[0])}}
+                 "first_divergence": _first_divergence(a, b)}
+        entry |= {f"{what}_per_sample": {side: moved[side][what] for side in moved} for what in TRAFFIC}
         if i < len(runs.float_states) and runs.float_states[i] is not None:
             entry["state_snr_db"] = _snr_db(runs.float_states[i], runs.fixed_states[i])
         layers.append(entry)
@@ -161,8 +154,7 @@ def metrics(runs: Runs, labels: np.ndarray | None = None) -> dict[str, Any]:
     if labels is not None:
         output["accuracy"] = {"float": float((pf == labels).mean()), "fixed": float((pq == labels).mean())}
     return {"layers": layers, "output": output,
-            "totals_per_sample": {k: {"spikes": sum(e["spikes_per_sample"][k] for e in layers),
-                                      "synops": sum(e["synops_per_sample"][k] for e in layers)}
+            "totals_per_sample": {k: {what: sum(e[f"{what}_per_sample"][k] for e in layers) for what in TRAFFIC}
                                   for k in ("float", "fixed")},
             "saturation": {k: int(v) for k, v in runs.saturation.items()}}
 
@@ -191,7 +183,7 @@ def join_runs(parts: list[Runs]) -> Runs:
               for side in ("float_states", "fixed_states")]
     layers = len(first.layers)
     return Runs(first.layers, joined[:layers], joined[layers:], np.concatenate([p.float_logits for p in parts]),
-                np.concatenate([p.fixed_logits for p in parts]), first.fan_out, *states,
+                np.concatenate([p.fixed_logits for p in parts]), first.fan_out, first.payload_bits, *states,
                 {k: sum(p.saturation[k] for p in parts) for k in first.saturation})
 
 

@@ -25,16 +25,18 @@ def _markdown(result: dict[str, Any], drawn: list[tuple[str, str]]) -> str:
     lines = ["# Fixed point against float", "",
              f"Model `{result['model']}`, {out['samples']} samples, {result['fixed_point']}.", "",
              "| layer | neurons | rate float | rate fixed | spike agreement | Hamming/neuron | first divergence "
-             "(median) | never diverged | state SNR dB | synops/sample float | fixed |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "(median) | never diverged | state SNR dB | bits/message | messages/sample float | fixed | "
+             "bits/sample float | fixed | synops/sample float | fixed |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for e in result["layers"]:
         fd = e["first_divergence"]
         snr = e.get("state_snr_db")
         lines.append(f"| {e['layer']} | {e['neurons']} | {e['rate']['float']:.4f} | {e['rate']['fixed']:.4f} | "
                      f"{e['spike_agreement']:.4f} | {e['hamming_per_neuron']['mean']:.3f} | "
                      f"{'-' if fd['median'] is None else fd['median']} | {fd['never']}/{fd['samples']} | "
-                     f"{'-' if snr is None else f'{snr:.1f}'} | {e['synops_per_sample']['float']:.0f} | "
-                     f"{e['synops_per_sample']['fixed']:.0f} |")
+                     f"{'-' if snr is None else f'{snr:.1f}'} | {e['payload_bits']} | "
+                     + " | ".join(f"{e[f'{what}_per_sample'][side]:.0f}" for what in ("messages", "bits", "synops")
+                                  for side in ("float", "fixed")) + " |")
     lines += ["", f"Output: top-1 agreement {out['top1_agreement']:.4f}, logit error max "
               f"{out['logit_error']['max_abs']:.3g} (rms {out['logit_error']['rms']:.3g})."]
     if "accuracy" in out:

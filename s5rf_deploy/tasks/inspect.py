@@ -15,6 +15,7 @@ from s5rf_deploy.hw_profiles import HardwareProfile
 from s5rf_deploy.s5rf.artifact import FxpNetwork
 from s5rf_deploy.s5rf.network import S5RFNetwork
 from s5rf_deploy.tasks.families import GRAPH, S5RF, family_of, is_fixed, quantize_network
+from s5rf_deploy.tasks.traffic import fxp_fan_out, payload_bits, s5rf_fan_out
 
 
 def pole_summary(lam_bar: np.ndarray, dt: float | None) -> dict[str, Any]:
@@ -33,12 +34,18 @@ def _count(arrays: list[np.ndarray | None]) -> int:
     return int(sum(np.size(a) * (2 if np.iscomplexobj(a) else 1) for a in arrays if a is not None))
 
 
+def _message_cost(levels: int, fan_out: np.ndarray) -> dict[str, Any]:
+    """What one message of a layer costs: its payload bits and the synapses it drives (mean over neurons)."""
+    return {"bits_per_message": payload_bits(levels), "synapses_per_message": float(fan_out.mean())}
+
+
 def _s5rf(net: S5RFNetwork) -> dict[str, Any]:
     layers = []
-    for i, layer in enumerate(net.layers):
+    for i, (layer, fan) in enumerate(zip(net.layers, s5rf_fan_out(net), strict=True)):
         lam_bar, _ = layer.discretized()
         layers.append({"layer": i, "neurons": layer.num_neurons, "inputs": layer.input_dim,
                        "discretization": layer.discretization, "keep_imag": layer.keep_imag, "spike": layer.spike,
+                       "spike_bits": layer.spike_bits, **_message_cost(layer.levels, fan),
                        "skip": layer.skip, "mixing": layer.mixing is not None,
                        "parameters": _count([layer.weight, layer.log_neg_real, layer.imag, layer.log_step,
                                              layer.mixing]),
@@ -82,10 +89,13 @@ def _rule(st: LifStage) -> dict[str, Any]:
 
 def _fixed_s5rf(net: FxpNetwork) -> dict[str, Any]:
     stages = [{"stage": k, "neurons": st.size, "spike": st.spike, "threshold": st.threshold,
-               "input_shift": st.input_shift, "synapses": len(st.inputs)} for k, st in enumerate(net.stages)]
+               "input_shift": st.input_shift, "synapses": len(st.inputs)}
+              | ({"spike_bits": st.spike_bits} if st.spike_bits > 1 else {}) for k, st in enumerate(net.stages)]
+    messages = [{"layer": i, "stage": k, **_message_cost(net.stages[k].levels, fan)}
+                for i, (k, fan) in enumerate(zip(net.layer_stages, fxp_fan_out(net), strict=True))]
     enc = net.input_encoding
     return {"kind": "fixed-point S5-RF network", "inputs": net.input_dim, "classes": net.num_classes,
-            "profile": net.profile.name, "stages": stages,
+            "profile": net.profile.name, "stages": stages, "messages": messages,
             "input_encoding": enc.to_dict() | ({"payload_max": enc.payload_max} if enc.graded else {})}
 
 
@@ -125,6 +135,7 @@ def summary_text(summary: dict[str, Any]) -> str:
     for layer in summary.get("layers", []):
         poles = layer["poles"]
         flags = [layer["discretization"], "keep_imag" if layer["keep_imag"] else "real B", layer["spike"]]
+        flags += [f"{layer['spike_bits']}-bit outputs"] if layer["spike_bits"] > 1 else []
         flags += ["skip"] if layer["skip"] else []
         flags += ["V mixing"] if layer["mixing"] else []
         hz = poles.get("frequency_hz")
@@ -133,7 +144,7 @@ def summary_text(summary: dict[str, Any]) -> str:
         lines.append(f"  layer {layer['layer']}: {layer['neurons']} neurons ({', '.join(flags)}), "
                      f"{layer['parameters']} parameters; |pole| {poles['magnitude']['min']:.4f}.."
                      f"{poles['magnitude']['max']:.4f}, {freq}"
-                     + (f", {poles['unstable']} UNSTABLE" if poles["unstable"] else ""))
+                     + (f", {poles['unstable']} UNSTABLE" if poles["unstable"] else "") + "; " + _cost_text(layer))
     if "readout" in summary:
         ro = summary["readout"]
         lines.append(f"  readout: {ro['classes']} classes, leak {ro['leak']['min']:.4f}..{ro['leak']['max']:.4f}")
@@ -143,6 +154,8 @@ def summary_text(summary: dict[str, Any]) -> str:
         lines.append(f"  semantics {summary['semantics']}: {semantics_named(summary['semantics']).summary}")
     for st in summary.get("stages", []):
         lines.append("  stage " + ", ".join(f"{k} {v}" for k, v in st.items() if k != "stage"))
+    for m in summary.get("messages", []):
+        lines.append(f"  layer {m['layer']} (stage {m['stage']}): {_cost_text(m)}")
     if "parameters" in summary:
         lines.append(f"  {summary['parameters']} parameters")
     if "calibration" in summary:
@@ -158,6 +171,11 @@ def summary_text(summary: dict[str, Any]) -> str:
         lines.append(f"  resources{where}: {res['neurons']} neurons, {res['synapses']} synapses, {res['cores']} of "
                      f"{res['cores_available']} cores: {'fits' if res['fits'] else 'DOES NOT FIT'}")
     return "\n".join(lines)
+
+
+def _cost_text(entry: dict[str, Any]) -> str:
+    return (f"a message carries {entry['bits_per_message']} bit{'s' * (entry['bits_per_message'] > 1)} to "
+            f"{entry['synapses_per_message']:.1f} synapses (mean)")
 
 
 def plot_poles(net: S5RFNetwork | GraphNetwork, path: str) -> None:

@@ -8,7 +8,8 @@
   opens it with numpy alone (zarr would be a new dependency for a format that
   only needs fixed-shape arrays written at offsets).  Spikes are bit-packed
   along the neuron axis (``np.packbits(..., bitorder="little")``; the folder's
-  ``layout.json`` gives each packed array's neuron count); integer states are
+  ``layout.json`` gives each packed array's neuron count), multi-bit counts
+  are stored as uint8 (``layout.json`` lists them); integer states are
   stored in the narrowest signed type holding the profile's state bits.
   Parts are written with file writes, not memory maps, so written pages do
   not count against the process's memory.
@@ -67,8 +68,9 @@ def narrow_int(bits: int) -> np.dtype:
 class NpyResults:
     """Parts written into ``folder/<output>.npy`` files of ``samples`` rows each."""
 
-    def __init__(self, folder: Path, samples: int, state_bits: int | None = None) -> None:
-        self.folder, self.samples, self.state_bits = folder, samples, state_bits
+    def __init__(self, folder: Path, samples: int, state_bits: int | None = None,
+                 counts: frozenset[str] = frozenset()) -> None:
+        self.folder, self.samples, self.state_bits, self.counts = folder, samples, state_bits, counts
         self.files: dict[str, tuple[Any, int, int]] = {}  # key -> (open file, data offset, bytes per sample)
         self.packed: dict[str, int] = {}
         self.small = MemoryResults()
@@ -82,7 +84,7 @@ class NpyResults:
     def finish(self) -> dict[str, np.ndarray]:
         self.close()
         (self.folder / LAYOUT).write_text(json.dumps(
-            {"samples": self.samples, "packed_spikes": self.packed,
+            {"samples": self.samples, "packed_spikes": self.packed, "spike_counts": sorted(self.counts),
              "note": "np.unpackbits(np.load(f), axis=-1, count=neurons, bitorder='little') for each packed array"},
             indent=2, sort_keys=True) + "\n")
         small = self.small.finish()
@@ -92,6 +94,8 @@ class NpyResults:
         return small
 
     def _stored(self, key: str, value: np.ndarray) -> np.ndarray:
+        if key in self.counts:
+            return value.astype(np.uint8)
         if key.startswith("spikes_"):
             if not np.all((value == 0) | (value == 1)):
                 raise S5RFError(f"{key} holds values other than 0/1; write an .npz output instead")

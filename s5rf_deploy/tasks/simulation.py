@@ -233,11 +233,19 @@ def simulate_to(path: str | os.PathLike, net, data: Samples, *args: Any, state_b
         write_run(run, path)
         return run
     with atomic_dir(path, replace) as tmp:
-        results = NpyResults(tmp, len(data), state_bits)
+        results = NpyResults(tmp, len(data), state_bits, _count_outputs(net))
         try:
             return simulate(net, data, *args, results=results, **kwargs)
         finally:
             results.close()
+
+
+def _count_outputs(net) -> frozenset[str]:
+    """The spike outputs of ``net`` that hold multi-bit counts (S5-RF layers with ``spike_bits`` > 1)."""
+    if family_of(net) is not S5RF:
+        return frozenset()
+    levels = [net.stages[k].levels for k in net.layer_stages] if is_fixed(net) else [la.levels for la in net.layers]
+    return frozenset(f"spikes_{i}" for i, top in enumerate(levels) if top > 1)
 
 
 def write_run(run: dict[str, np.ndarray], path: str | os.PathLike) -> None:

@@ -78,6 +78,30 @@ def test_graph_simulator_matches_discrete_recurrence(variant, convention):
         np.testing.assert_allclose(res["out_rf0.x"] + 1j * res["out_rf0.y"], z, rtol=0, atol=1e-9)
 
 
+@pytest.mark.parametrize("variant", ["dirac_keepimag", "zoh_vmix"])
+def test_multibit_outputs_export_exactly_as_threshold_levels(tmp_path, variant):
+    """k-bit outputs: 2^k - 1 Threshold nodes (n thr) summed into the layer's output; our importer restores the
+    network exactly, and the graph simulator on the standard nodes alone counts the levels as the model does."""
+    net = network_from_model(make_model(variant, layers=3, seed=5, spike_bits=2).double())
+    graph = to_nir(net)
+    assert [graph.nodes["rf1"].nodes[f"spike{s}"].threshold[0] for s in ("", "_2", "_3")] == [1.0, 2.0, 3.0]
+    write_nir(graph, tmp_path / "m.nir")
+    back = load_nir(tmp_path / "m.nir")
+    assert [layer.spike_bits for layer in back.layers] == [2, 2, 2]
+    u = random_spikes(3, 80, 5, seed=2)
+    with torch.no_grad():
+        out = model_from_network(net)(torch.from_numpy(u).double())
+        again = model_from_network(back)(torch.from_numpy(u).double())
+    assert (out.logprobs - again.logprobs).abs().max().item() <= 1e-12
+    levels = tuple(f"rf{i}.spike{s}" for i in range(3) for s in ("", "_2", "_3"))
+    res = GraphSimulator(from_nir(graph)).run(u, record=levels)
+    np.testing.assert_allclose(res["outputs"], out.readout.numpy(), rtol=0, atol=1e-9)
+    for i in range(3):
+        counts = sum(res[f"out_rf{i}.spike{s}"] for s in ("", "_2", "_3"))
+        np.testing.assert_array_equal(counts, out.spikes[i].numpy())
+    assert max(float(s.max()) for s in out.spikes) > 1
+
+
 def test_polar_spikes_and_unstable_poles_refuse_to_export():
     with pytest.raises(S5RFError, match="polar"):
         to_nir(_net("bilinear_polar"))

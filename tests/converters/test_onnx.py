@@ -31,6 +31,8 @@ def _networks():
     nets = [("demo", network_from_model(load_checkpoint(model_path())))]
     nets += [(v, network_from_model(make_model(v, layers=3, seed=2))) for v in VARIANTS]
     nets.append(("skip4", network_from_model(make_model("dirac_keepimag", layers=4, seed=3))))
+    nets += [(f"{v}_3bit", network_from_model(make_model(v, layers=3, seed=2, spike_bits=3)))
+             for v in ("zoh_vmix", "bilinear_polar")]
     return nets
 
 
@@ -51,6 +53,8 @@ def test_sequence_form_matches_pytorch(name, net):
         np.testing.assert_allclose(out[0], ref.logprobs.numpy(), rtol=0, atol=1e-5)
         for got, want in zip(out[1:], ref.spikes, strict=True):
             np.testing.assert_array_equal(got, want.numpy())
+        if name.endswith("bit"):
+            assert max(float(s.max()) for s in out[1:]) > 1
 
 
 @pytest.mark.parametrize("name,net", NETS, ids=[n for n, _ in NETS])

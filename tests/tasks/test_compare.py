@@ -38,7 +38,7 @@ def test_metrics_on_hand_made_runs():
     a[0, 3, 0] = b[0, 3, 0] = 1
     z = np.ones((2, 5, 3), complex)
     runs = Runs(["l0"], [a], [b], np.log(np.array([[0.7, 0.3], [0.4, 0.6]])),
-                np.log(np.array([[0.6, 0.4], [0.7, 0.3]])), [np.array([2.0, 0.0, 5.0])], [z], [z * 1.1])
+                np.log(np.array([[0.6, 0.4], [0.7, 0.3]])), [np.array([2.0, 0.0, 5.0])], [1], [z], [z * 1.1])
     m = metrics(runs, np.array([0, 0]))
     layer = m["layers"][0]
     assert layer["spike_agreement"] == 1 - 1 / 30
@@ -47,6 +47,24 @@ def test_metrics_on_hand_made_runs():
     assert layer["synops_per_sample"] == {"float": (2 + 5) / 2, "fixed": 2 / 2}
     assert np.isclose(layer["state_snr_db"], 20.0)  # noise 0.1 |z|: 10 log10(1 / 0.01)
     assert m["output"]["top1_agreement"] == 0.5 and m["output"]["accuracy"] == {"float": 0.5, "fixed": 1.0}
+
+
+def test_traffic_of_multibit_counts():
+    """Counts: messages are the non-zero outputs, bits = messages x payload bits, spikes sum the counts."""
+    a = np.zeros((2, 4, 3), np.uint8)
+    a[0, 0] = [3, 0, 1]
+    a[1, 2] = [0, 2, 2]
+    b = a.copy()
+    b[1, 2, 1] = 3  # a count differs, the message pattern does not
+    runs = Runs(["l0"], [a], [b], np.zeros((2, 2)), np.zeros((2, 2)), [np.array([1.0, 10.0, 100.0])], [2])
+    layer = metrics(runs)["layers"][0]
+    assert layer["payload_bits"] == 2
+    assert layer["spikes_per_sample"] == {"float": 8 / 2, "fixed": 9 / 2}
+    assert layer["messages_per_sample"] == {"float": 4 / 2, "fixed": 4 / 2}
+    assert layer["bits_per_sample"] == {"float": 4, "fixed": 4}
+    assert layer["synops_per_sample"] == {"float": (1 + 100 + 10 + 100) / 2, "fixed": (1 + 100 + 10 + 100) / 2}
+    assert layer["rate"] == {"float": 4 / 24, "fixed": 4 / 24}
+    assert layer["spike_agreement"] == 1 - 1 / 24
 
 
 @pytest.mark.lava

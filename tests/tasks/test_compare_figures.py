@@ -26,7 +26,7 @@ def runs() -> Runs:
     drift[0][1, :, 3] += 0.5  # layer 0, neuron 3 moves furthest
     logits = np.log(np.full((4, 3), 1 / 3)) + np.eye(3)[[0, 1, 2, 0]]
     fixed_logits = logits + np.eye(3)[[0, 2, 2, 0]] * 2
-    return Runs(["layer 0", "layer 1"], spikes, fixed, logits, fixed_logits, [np.ones(5)] * 2, states, drift)
+    return Runs(["layer 0", "layer 1"], spikes, fixed, logits, fixed_logits, [np.ones(5)] * 2, [1, 1], states, drift)
 
 
 def test_samples_that_differ_most_come_first(runs):
@@ -55,7 +55,7 @@ def test_traces_show_every_layer_float_and_fixed_and_shade_differing_steps(runs)
         assert [line.get_label() for line in ax.get_lines()] == ["float", "fixed point"]
     assert len(axes[1, 0].patches) == 2 and not axes[0, 0].patches  # shaded: steps 3 and 7
     assert figures.traces(Runs(runs.layers, runs.float_spikes, runs.fixed_spikes, runs.float_logits,
-                                    runs.fixed_logits, runs.fan_out), 0) is None  # no states: no figure
+                                    runs.fixed_logits, runs.fan_out, runs.payload_bits), 0) is None  # no states
 
 
 def test_agreement_has_an_output_bar_and_marks_low_agreement(runs):
