@@ -78,6 +78,34 @@ def test_train_writes_a_checkpoint_that_learned(tmp_path):
 
 
 @pytest.mark.lava
+def test_train_with_multibit_outputs_deploys_bit_exact(tmp_path):
+    """``train --spike-bits 2``: the checkpoint records it, float outputs exceed 1, and the calibrated fixed point
+    runs on Lava bit for bit with the stepper, counts included (issue 15)."""
+    _toy_task(tmp_path / "toy.npz")
+    result = run("train", str(tmp_path / "toy.npz"), "--neurons", "8,8", "--blocks", "2,2", "--epochs", "4",
+                 "--batch-size", "8", "--lr", "0.02", "--spike-bits", "2", "--eta", "0.05,0.5",
+                 "-o", str(tmp_path / "t.s5rf"))
+    assert result.exit_code == 0, result.output
+    assert load_checkpoint(tmp_path / "t.s5rf").config.spike_bits == 2
+    result = run("simulate", str(tmp_path / "t.s5rf"), "--input", str(tmp_path / "toy.npz"), "--record", "spikes",
+                 "-o", str(tmp_path / "r.npz"))
+    assert result.exit_code == 0, result.output
+    assert max(np.load(tmp_path / "r.npz")[f"spikes_{i}"].max() for i in range(2)) > 1
+    result = run("--json", "compare", str(tmp_path / "t.s5rf"), "--input", str(tmp_path / "toy.npz"), "--calibrate",
+                 str(tmp_path / "toy.npz"), "--lava", "2", "-o", str(tmp_path / "report"))
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["lava"]["bit_exact"] is True
+    assert [e["payload_bits"] for e in report["layers"]] == [2, 2]
+    for e in report["layers"]:
+        assert e["bits_per_sample"]["fixed"] == 2 * e["messages_per_sample"]["fixed"] > 0
+        assert e["spikes_per_sample"]["float"] > e["messages_per_sample"]["float"]  # some counts above one
+    result = run("train", str(tmp_path / "toy.npz"), "--spike-bits", "9", "-o", str(tmp_path / "u.s5rf"))
+    assert result.exit_code != 0 and "spike_bits must be 1 to 8, got 9" in result.stderr
+    assert not (tmp_path / "u.s5rf").exists()
+
+
+@pytest.mark.lava
 def test_demo_runs_the_whole_pipeline(tmp_path):
     import json
 

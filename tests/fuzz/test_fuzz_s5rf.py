@@ -39,12 +39,13 @@ pytestmark = pytest.mark.fuzz
 
 @st.composite
 def models(draw) -> S5RFModel:
-    """A random S5-RF classifier of any variant: 1 to 3 layers of 1 to 9 neurons, random weights and steps."""
+    """A random S5-RF classifier of any variant: 1 to 3 layers of 1 to 9 neurons, random weights and steps,
+    binary or 2- to 4-bit outputs."""
     blocks = draw(st.integers(1, 3))
     return make_model(draw(st.sampled_from(sorted(VARIANTS))), layers=draw(st.integers(1, 3)),
                       neurons=blocks * draw(st.integers(1, 3)), blocks=blocks, inputs=draw(st.integers(1, 6)),
                       classes=draw(st.integers(1, 4)), seed=draw(st.integers(0, 2**16)),
-                      gain=draw(st.floats(0.5, 12.0)))
+                      gain=draw(st.floats(0.5, 12.0)), spike_bits=draw(st.sampled_from([1, 1, 2, 4])))
 
 
 def _spikes(seed: int, width: int, steps: int = 12) -> np.ndarray:
@@ -55,6 +56,7 @@ def _same_network(a: S5RFNetwork, b: S5RFNetwork) -> None:
     for x, y in zip(a.layers, b.layers, strict=True):
         for name in ("weight", "log_neg_real", "imag", "log_step"):
             np.testing.assert_array_equal(getattr(x, name), getattr(y, name))
+        assert x.spike_bits == y.spike_bits
     np.testing.assert_array_equal(a.readout.weight, b.readout.weight)
 
 

@@ -138,3 +138,13 @@ def test_profiles_that_cannot_carry_counts_refuse():
     fxp, _ = quantize(net, with_payload(4))
     assert fxp.stages[0].levels == 7
     quantize(multibit_net("dirac_keepimag", bits=1, layers=2), with_payload(1))  # binary layers still quantize
+
+
+def test_data_free_scales_leave_room_for_counts():
+    """Without calibration, a layer sending counts up to L drives the readout and the next states up to L times
+    harder than a binary one: each power-of-two scale (a floor of log2(limit / bound)) drops by 2 or 3 for L = 7
+    (log2 7 = 2.81)."""
+    binary, counts = (quantize(multibit_net("dirac_keepimag", bits=b, layers=2), LOIHI2)[1] for b in (1, 3))
+    drops = [binary.readout["scale_log2"] - counts.readout["scale_log2"]]
+    drops += [b["state_scale_log2"] - c["state_scale_log2"] for b, c in zip(binary.layers, counts.layers, strict=True)]
+    assert all(d in (2, 3) for d in drops), drops
