@@ -21,12 +21,13 @@ step.  Ports return exact integers in float64 (every synaptic input is below
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 
 import numpy as np
-from scipy import sparse
+from numba import njit
 
 from s5rf_deploy.errors import S5RFError
 from s5rf_deploy.fixed import arithmetic as fx
@@ -73,6 +74,71 @@ class DelayLines:
         return self.lines[key][-1 - delay]
 
 
+@njit(nogil=True, cache=True)
+def _accumulate_active(x, out, w_t):
+    """``out += x @ w_t``, event-driven: for each nonzero input, its weight row times the input (1 for a spike;
+    exact integer products for graded values) added to its sample's row.  Source by source, so that a weight
+    row is read once for all the samples in which it is active."""
+    for j in range(x.shape[1]):
+        for s in range(x.shape[0]):
+            if x[s, j] != 0:
+                value = out.dtype.type(x[s, j])
+                for c in range(w_t.shape[1]):
+                    out[s, c] += value * w_t[j, c]
+    return out
+
+
+def _dense_product(x: np.ndarray, w_t: np.ndarray) -> np.ndarray:
+    return x.astype(w_t.dtype, copy=False) @ w_t
+
+
+def _event_product(x: np.ndarray, w_t: np.ndarray) -> np.ndarray:
+    return _accumulate_active(x, np.zeros((x.shape[0], w_t.shape[1]), w_t.dtype), w_t)
+
+
+PRODUCTS = {"dense": _dense_product, "event": _event_product}
+
+
+class ProductTimer:
+    """Chooses, for one product, the cheaper of a dense BLAS product and the event-driven sum by timing both on
+    the run's own steps, so that the choice follows the machine's load (threaded BLAS is the faster on an idle
+    machine at batch 256 and a few percent of activity, and collapses on a busy one; docs/benchmarks.md).
+
+    Cost models, updated from every timed call (the mean of the last estimate and the new one): dense, seconds
+    per sample; event-driven, seconds per unit of work (inputs scanned plus weights added).  The method not
+    chosen is timed again after ``interval`` calls; a probe that confirms the choice doubles the interval (up
+    to ``max_interval``), one that overturns it sets it back to ``min_interval``."""
+
+    min_interval, max_interval = 4, 256
+
+    def __init__(self) -> None:
+        self.cost = {"dense": 0.0, "event": 0.0}  # 0.0: not timed yet
+        self.interval = self.min_interval
+        self.since_probe = 0
+
+    def _best(self, samples: int, work: int) -> str:
+        return "event" if self.cost["event"] * work <= self.cost["dense"] * samples else "dense"
+
+    def choose(self, samples: int, work: int) -> tuple[str, bool]:
+        """The method for the next call and whether it is a probe of the one not chosen."""
+        for method, cost in self.cost.items():
+            if not cost:
+                return method, False
+        best = self._best(samples, work)
+        self.since_probe += 1
+        if self.since_probe < self.interval:
+            return best, False
+        self.since_probe = 0
+        return ("dense" if best == "event" else "event"), True
+
+    def record(self, method: str, seconds: float, samples: int, work: int, probe: bool) -> None:
+        unit = seconds / (samples if method == "dense" else max(work, 1))
+        self.cost[method] = (self.cost[method] + unit) / 2 if self.cost[method] else unit
+        if probe:
+            overturned = self._best(samples, work) == method
+            self.interval = self.min_interval if overturned else min(2 * self.interval, self.max_interval)
+
+
 class Port:
     """All synapses into one population, evaluated with as few exact matrix products as possible.
 
@@ -85,14 +151,15 @@ class Port:
     of one input with non-negative exponents (a synapse's weight digits) fold into one
     (:func:`fold_digits`).
 
-    Each product and step picks its method from the input's density (fraction of
-    nonzero entries): a dense BLAS product, or, below ``event_density``, event-driven
-    accumulation of the weight rows of the active inputs (a sparse product; for one
-    sample always, the sum of the gathered rows).  Both are exact in the product's dtype, so
-    they give the same integers (tests/fixed/test_engine.py).
+    Each product and step is a dense BLAS product or the event-driven accumulation of the weight rows of the
+    active inputs (a compiled loop, cost proportional to the number of active inputs), whichever its
+    :class:`ProductTimer` measures cheaper on this run (``method``: "auto"; "dense" or "event" force one).
+    One sample always takes the event-driven sum (a threaded BLAS matrix-vector product costs milliseconds
+    on a loaded machine, the sum of even all rows tens of microseconds; docs/benchmarks.md).  Both are exact
+    in the product's dtype, so they give the same integers (tests/fixed/test_engine.py).
     """
 
-    event_density = 0.25  # dense/event crossover, measured in docs/benchmarks.md
+    method = "auto"  # "auto" (timed per product), "dense" or "event"
 
     def __init__(self, synapses: Iterable[Synapse], size: int, value_bound: Callable[[int], int]) -> None:
         synapses = list(synapses)
@@ -120,42 +187,40 @@ class Port:
             dtype = _exact_dtype(pieces, gain)
             keys = [((src, part), delay) for src, delay in feed]
             stacked = np.concatenate([w for w, _ in pieces])
-            self.products.append((keys, np.ascontiguousarray(stacked.T.astype(dtype)), [e for _, e in pieces]))
+            self.products.append((keys, np.ascontiguousarray(stacked.T.astype(dtype)), [e for _, e in pieces],
+                                  ProductTimer()))
 
-    def product(self, x: np.ndarray, w_t: np.ndarray) -> np.ndarray:
-        """``x @ w_t``, exactly: dense, or event-driven when few entries of ``x`` are nonzero (always for one
-        sample: a threaded BLAS matrix-vector product costs milliseconds on a loaded machine, the sum of even
-        all rows tens of microseconds; docs/benchmarks.md)."""
-        if x.shape[0] == 1:
-            active = np.flatnonzero(x[0])
-            rows = w_t[active]
-            values = x[0, active]
-            if not np.all(values == 1):  # graded: weight each row by its value (exact integer products)
-                rows *= values.astype(w_t.dtype)[:, None]
-            return np.add.reduce(rows, axis=0, keepdims=True)  # spikes: sum the rows of the active sources
-        if np.count_nonzero(x) >= self.event_density * x.size:
-            return x.astype(w_t.dtype, copy=False) @ w_t
-        rows, cols = np.nonzero(x)
-        indptr = np.zeros(x.shape[0] + 1, np.int64)
-        np.cumsum(np.bincount(rows, minlength=x.shape[0]), out=indptr[1:])
-        csr = sparse.csr_matrix((x[rows, cols].astype(w_t.dtype), cols, indptr), shape=x.shape)
-        return np.asarray(csr @ w_t)
+    def product(self, x: np.ndarray, w_t: np.ndarray, timer: ProductTimer) -> np.ndarray:
+        """``x @ w_t``, exactly: dense or event-driven (see the class)."""
+        samples = x.shape[0]
+        if samples == 1:
+            return _event_product(x, w_t)
+        if self.method != "auto":
+            return PRODUCTS[self.method](x, w_t)
+        work = x.size + np.count_nonzero(x) * w_t.shape[1]
+        method, probe = timer.choose(samples, work)
+        start = time.perf_counter()
+        out = PRODUCTS[method](x, w_t)
+        timer.record(method, time.perf_counter() - start, samples, work, probe)
+        return out
 
     def inputs(self, lines: DelayLines, n: int) -> np.ndarray:
         """The summed synaptic input of the population at this step: exact integers in float64."""
-        out = None
-        for keys, w_t, exps in self.products:
+        out = np.zeros((n, self.size)) if not self.products else np.empty((n, self.size))
+        first = True
+        for keys, w_t, exps, timer in self.products:
             x = lines.sent(*keys[0])
             if len(keys) > 1:  # (spikes are bool: add them as numbers, not with logical or)
                 x = sum((lines.sent(key, delay) for key, delay in keys[1:]), x.astype(w_t.dtype))
-            acc = self.product(x, w_t)
+            acc = self.product(x, w_t, timer)
             for j, exp in enumerate(exps):
-                term = fx.dense_output_float(acc[:, j * self.size:(j + 1) * self.size], exp)
-                if out is None:  # the first term is the sum so far (one pass fewer than zeros and an add)
-                    out = term.astype(np.float64)
+                block = acc[:, j * self.size:(j + 1) * self.size]
+                if first:  # the first term is the sum so far (one pass fewer than zeros and an add)
+                    fx.dense_output_float(block, exp, out=out)
+                    first = False
                 else:
-                    out += term
-        return np.zeros((n, self.size)) if out is None else out
+                    out += fx.dense_output_float(block, exp)
+        return out
 
 
 def _exact_dtype(pieces: list[tuple[np.ndarray, int]], gain: int) -> type:
