@@ -69,9 +69,10 @@ def rf_update(re: np.ndarray, im: np.ndarray, decay_re: np.ndarray, decay_im: np
     Computed by :class:`RFUpdate`, the one definition the stepper and the Lava models share.
     """
     width = np.shape(decay_re)[-1]
-    new_re, new_im, in_re, in_im = (np.array(x, np.float64).reshape(-1, width) for x in (re, im, in_re, in_im))
+    new_re, new_im = (np.array(x, np.float64).reshape(-1, width) for x in (re, im))
+    a_in = np.concatenate([np.reshape(in_re, (-1, width)), np.reshape(in_im, (-1, width))], axis=1, dtype=np.float64)
     update = RFUpdate(decay_re, decay_im, input_shift, decay_bits, rounding, limit)
-    update(new_re, new_im, in_re, in_im)
+    update(new_re, new_im, a_in)
     shape = np.shape(re)
     return new_re.astype(np.int64).reshape(shape), new_im.astype(np.int64).reshape(shape), \
         update.saturated.reshape(shape)
@@ -253,14 +254,14 @@ def dense_output_float(accumulated: np.ndarray, weight_exp: int, out: np.ndarray
 
 
 @njit(nogil=True, cache=True)
-def _rf_kernel(re, im, in_re, in_im, saturated, c_re, c_im, gain, limit, code):
+def _rf_kernel(re, im, a_in, saturated, c_re, c_im, gain, limit, code):
     """One pass of :class:`RFUpdate` over (samples, neurons) arrays, in place; returns the saturated count."""
-    count = 0
+    count, width = 0, re.shape[1]
     for s in range(re.shape[0]):
-        for j in range(re.shape[1]):
+        for j in range(width):
             r, i = re[s, j], im[s, j]
-            a = _round_scaled(c_re[j] * r, code) - _round_scaled(c_im[j] * i, code) + in_re[s, j] * gain
-            b = _round_scaled(c_im[j] * r, code) + _round_scaled(c_re[j] * i, code) + in_im[s, j] * gain
+            a = _round_scaled(c_re[j] * r, code) - _round_scaled(c_im[j] * i, code) + a_in[s, j] * gain
+            b = _round_scaled(c_im[j] * r, code) + _round_scaled(c_re[j] * i, code) + a_in[s, width + j] * gain
             saturated[s, j] = abs(a) > limit or abs(b) > limit
             count += saturated[s, j]
             re[s, j] = min(max(a, -limit), limit)
@@ -284,13 +285,13 @@ class RFUpdate:
         self.limit = float(limit)
         self.saturated = np.empty((0, 0), bool)
 
-    def __call__(self, re: np.ndarray, im: np.ndarray, in_re: np.ndarray, in_im: np.ndarray) -> int:
-        """Update ``re``, ``im`` (float64 (samples, neurons)) in place with inputs ``in_re``, ``in_im`` (float64);
-        return how many neurons saturated (either part clipped); ``saturated`` holds where."""
+    def __call__(self, re: np.ndarray, im: np.ndarray, a_in: np.ndarray) -> int:
+        """Update ``re``, ``im`` (float64 (samples, neurons)) in place with the inputs ``a_in`` (float64
+        (samples, 2 neurons): the real inputs, then the imaginary ones, as a port delivers them); return how many
+        neurons saturated (either part clipped); ``saturated`` holds where."""
         if self.saturated.shape != re.shape:
             self.saturated = np.empty(re.shape, bool)
-        return _rf_kernel(re, im, in_re, in_im, self.saturated, self.c_re, self.c_im, self.gain, self.limit,
-                          self.code)
+        return _rf_kernel(re, im, a_in, self.saturated, self.c_re, self.c_im, self.gain, self.limit, self.code)
 
 
 def graded_payload_float(x: np.ndarray, shift: int, payload_bits: int) -> np.ndarray:

@@ -8,7 +8,7 @@ import pytest
 
 from helpers import VARIANTS, make_model, random_spikes
 from s5rf_deploy.fixed import arithmetic as fx
-from s5rf_deploy.fixed.engine import DelayLines, Port, history_length, run_steps
+from s5rf_deploy.fixed.engine import DelayLines, Port, ProductTimer, history_length, run_steps
 from s5rf_deploy.fixed.synapse import INPUT, Synapse
 from s5rf_deploy.hw_profiles import load_profile
 from s5rf_deploy.s5rf.network import network_from_model
@@ -48,7 +48,7 @@ def test_rf_update_equals_the_equations(rounding, decay_bits):
         ref = _rf_reference(re, im, c_re, c_im, in_re, in_im, shift, decay_bits, rounding, limit)
         new_re, new_im = re.astype(np.float64), im.astype(np.float64)
         update = fx.RFUpdate(c_re, c_im, shift, decay_bits, rounding, limit)
-        count = update(new_re, new_im, in_re.astype(np.float64), in_im.astype(np.float64))
+        count = update(new_re, new_im, np.concatenate([in_re, in_im], axis=1).astype(np.float64))
         assert np.array_equal(new_re, ref[0]) and np.array_equal(new_im, ref[1])
         assert np.array_equal(update.saturated, ref[2]) and count == ref[2].sum() > 0
         got = fx.rf_update(re, im, c_re, c_im, in_re, in_im, shift, decay_bits, rounding, limit)  # int64 wrapper
@@ -197,6 +197,8 @@ def test_stepper_equals_previous_stepper(variant, gain, monkeypatch):
     u = random_spikes(6, 30, 10, rate=0.1, seed=int(gain))
     fxp, _ = quantize(network_from_model(model), load_profile("loihi2"), u)
     readout, spikes, states, sat = previous_stepper(fxp, u)
+    monkeypatch.setattr(ProductTimer, "min_interval", 2)  # "auto" probes every other call: both paths in one run
+    monkeypatch.setattr(ProductTimer, "max_interval", 2)
     for method in METHODS:
         monkeypatch.setattr(Port, "method", method)
         for batch in (1, 4):
@@ -234,3 +236,20 @@ def test_weight_digits_fold_into_one_product(graded, batch):
         x = (rng.random((batch, width)) < 0.3) * (rng.integers(-bound, bound + 1, (batch, width)) if graded else 1)
         lines.send((0, "spikes"), x.astype(np.float64))
         assert np.array_equal(port.inputs(lines, batch), previous.inputs(lines, batch))
+
+
+def test_product_timer_keeps_the_cheaper_method_and_probes_the_other():
+    timer = ProductTimer()
+    assert [timer.choose(8, 100) for _ in range(2)] == [("dense", False)] * 2  # untimed methods are tried first
+    timer.record("dense", 8e-3, 8, 100, False)
+    assert timer.choose(8, 100) == ("event", False)
+    timer.record("event", 1e-4, 8, 100, False)  # event 1e-4 s against dense 8e-3 s
+    chosen = [timer.choose(8, 100) for _ in range(ProductTimer.min_interval)]
+    assert chosen[:-1] == [("event", False)] * (ProductTimer.min_interval - 1) and chosen[-1] == ("dense", True)
+    timer.record("dense", 8e-3, 8, 100, True)  # the probe confirms: the interval doubles
+    assert timer.interval == 2 * ProductTimer.min_interval
+    assert timer.choose(8, 10**4) == ("dense", False)  # 100 x the work for the event-driven sum (1e-2 s): dense
+    timer.since_probe = timer.interval  # a probe of the event-driven sum that overturns the choice
+    assert timer.choose(8, 10**4) == ("event", True)
+    timer.record("event", 1e-8, 8, 10**4, True)  # the estimate: the mean of 1e-6 and 1e-12 per unit, 5e-3 s
+    assert timer.interval == ProductTimer.min_interval and timer.choose(8, 10**4) == ("event", False)
