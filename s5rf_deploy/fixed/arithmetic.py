@@ -247,8 +247,10 @@ def _round_scaled(y: float, code: int) -> float:
 
 
 def dense_output_float(accumulated: np.ndarray, weight_exp: int, out: np.ndarray | None = None) -> np.ndarray:
-    """:func:`dense_output` of an exact float32/float64 sum (into ``out``, e.g. float64, if given): scaling by a
-    power of two is exact, then floor."""
+    """:func:`dense_output` of an exact float32/float64 sum (into ``out``, e.g. float64 or ``accumulated`` itself,
+    if given): scaling by a power of two is exact, then floor; with exponent 0 the sum as it is."""
+    if weight_exp == 0 and (out is None or out is accumulated):
+        return accumulated
     scaled = np.multiply(accumulated, np.float32(2.0 ** weight_exp), out=out)
     return scaled if weight_exp >= 0 else np.floor(scaled, out=scaled)
 
@@ -286,9 +288,9 @@ class RFUpdate:
         self.saturated = np.empty((0, 0), bool)
 
     def __call__(self, re: np.ndarray, im: np.ndarray, a_in: np.ndarray) -> int:
-        """Update ``re``, ``im`` (float64 (samples, neurons)) in place with the inputs ``a_in`` (float64
-        (samples, 2 neurons): the real inputs, then the imaginary ones, as a port delivers them); return how many
-        neurons saturated (either part clipped); ``saturated`` holds where."""
+        """Update ``re``, ``im`` (float64 (samples, neurons)) in place with the inputs ``a_in`` (exact integers in
+        float32 or float64, (samples, 2 neurons): the real inputs, then the imaginary ones, as a port delivers
+        them); return how many neurons saturated (either part clipped); ``saturated`` holds where."""
         if self.saturated.shape != re.shape:
             self.saturated = np.empty(re.shape, bool)
         return _rf_kernel(re, im, a_in, self.saturated, self.c_re, self.c_im, self.gain, self.limit, self.code)

@@ -15,8 +15,8 @@ exactly, so the result does not depend on summation order.  The bound is
 computed per synapse when a port is built; past 2**53 it falls back to
 integer matrix products.  For the same reason a sparse (event-driven) product
 gives the same integers as a dense one, so each product picks the cheaper per
-step.  Ports return exact integers in float64 (every synaptic input is below
-2**38), which the families' float64 compartment updates take as they are.
+step.  Ports return exact integers in float32 or float64 (every synaptic input is
+below 2**38), which the families' compartment updates take as they are.
 """
 
 from __future__ import annotations
@@ -205,21 +205,23 @@ class Port:
         return out
 
     def inputs(self, lines: DelayLines, n: int) -> np.ndarray:
-        """The summed synaptic input of the population at this step: exact integers in float64."""
-        out = np.zeros((n, self.size)) if not self.products else np.empty((n, self.size))
-        first = True
+        """The summed synaptic input of the population at this step: exact integers, in the accumulator itself
+        (float32 or float64, scaled in place: no further pass) when one product with one exponent feeds the
+        population, else summed in float64."""
+        terms = []
         for keys, w_t, exps, timer in self.products:
             x = lines.sent(*keys[0])
             if len(keys) > 1:  # (spikes are bool: add them as numbers, not with logical or)
                 x = sum((lines.sent(key, delay) for key, delay in keys[1:]), x.astype(w_t.dtype))
             acc = self.product(x, w_t, timer)
-            for j, exp in enumerate(exps):
-                block = acc[:, j * self.size:(j + 1) * self.size]
-                if first:  # the first term is the sum so far (one pass fewer than zeros and an add)
-                    fx.dense_output_float(block, exp, out=out)
-                    first = False
-                else:
-                    out += fx.dense_output_float(block, exp)
+            terms += [(acc[:, j * self.size:(j + 1) * self.size], exp) for j, exp in enumerate(exps)]
+        if not terms:
+            return np.zeros((n, self.size))
+        if len(terms) == 1 and terms[0][0].dtype.kind == "f":
+            return fx.dense_output_float(*terms[0], out=terms[0][0])
+        out = fx.dense_output_float(*terms[0], out=np.empty((n, self.size)))
+        for block, exp in terms[1:]:
+            out += fx.dense_output_float(block, exp)
         return out
 
 
