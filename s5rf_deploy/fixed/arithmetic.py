@@ -43,14 +43,6 @@ def saturate(x: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
     return clipped, clipped != x
 
 
-def wrap(x: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
-    """Two's-complement wrap as Lava's LIF does for ``u``: values beyond +-2**(bits-1) wrap once."""
-    half = 1 << (bits - 1)
-    out = np.where(x > half, x - 2 * half, x)
-    out = np.where(out <= -half, out + 2 * half, out)
-    return out, out != x
-
-
 def dense_output(accumulated: np.ndarray, weight_exp: int) -> np.ndarray:
     """Output of Lava's bit-accurate ``Dense`` for an accumulated ``W @ s`` (int): :func:`dense_output_float`."""
     return dense_output_float(np.asarray(accumulated, np.float64), weight_exp).astype(np.int64)

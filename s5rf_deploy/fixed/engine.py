@@ -21,13 +21,16 @@ below 2**38), which the families' compartment updates take as they are.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 
 import numpy as np
 from numba import njit
+from threadpoolctl import ThreadpoolController
 
 from s5rf_deploy.errors import S5RFError
 from s5rf_deploy.fixed import arithmetic as fx
@@ -88,12 +91,43 @@ def _accumulate_active(x, out, w_t):
     return out
 
 
+_HELPER: list[ThreadPoolExecutor] = []  # one helper thread for the large products, made on first use
+os.register_at_fork(after_in_child=_HELPER.clear)  # a forked child (Lava's processes) inherits no threads
+_BLAS: list[ThreadpoolController] = []  # made on first use
+SPLIT_OUTPUTS = 1 << 18  # products with at least this many outputs (256 x 1024) take two cores
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _in_halves(product: Callable[[np.ndarray, np.ndarray], object], x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``product(x_part, out_part)`` on the two halves of a large batch, one in the helper thread (the compiled
+    loop and BLAS release the GIL), else on the whole batch; returns ``out``."""
+    half = x.shape[0] // 2
+    if out.size < SPLIT_OUTPUTS or half == 0 or CORES < 2:
+        product(x, out)
+        return out
+    if not _HELPER:
+        _HELPER.append(ThreadPoolExecutor(1, thread_name_prefix="s5rf-product"))
+    helper = _HELPER[0].submit(product, x[:half], out[:half])
+    product(x[half:], out[half:])
+    helper.result()
+    return out
+
+
 def _dense_product(x: np.ndarray, w_t: np.ndarray) -> np.ndarray:
-    return x.astype(w_t.dtype, copy=False) @ w_t
+    """BLAS on each half with one thread: in a process that has imported torch (as this package does) numpy's
+    threaded OpenBLAS ran 256 x 1024 x 2048 in 32 ms against 8-10 ms on one thread (4 ms without torch)."""
+    if not _BLAS:
+        _BLAS.append(ThreadpoolController())
+    out = np.empty((x.shape[0], w_t.shape[1]), w_t.dtype)
+    x = x.astype(w_t.dtype, copy=False)
+    with _BLAS[0].limit(limits=1, user_api="blas"):
+        return _in_halves(lambda part, out_part: np.matmul(part, w_t, out=out_part), x, out)
 
 
 def _event_product(x: np.ndarray, w_t: np.ndarray) -> np.ndarray:
-    return _accumulate_active(x, np.zeros((x.shape[0], w_t.shape[1]), w_t.dtype), w_t)
+    """The event-driven sum on each half (1.8-2.3x at 256 x 1024 -> 2048 and 5-15 % activity, idle machine)."""
+    out = np.zeros((x.shape[0], w_t.shape[1]), w_t.dtype)
+    return _in_halves(lambda part, out_part: _accumulate_active(part, out_part, w_t), x, out)
 
 
 PRODUCTS = {"dense": _dense_product, "event": _event_product}
