@@ -5,7 +5,7 @@ weights, 5 % input spikes, loihi2) and each target activity, the thresholds are 
 every layer fires at about that rate (the measured per-layer rates are printed and stored), then
 
 - the stepper at batch 256 and batch 1 (T = 250, everything included), and at batch 256 with dense
-  products only (``Port.event_density = 0``: what the event-driven path saves),
+  products only (``Port.method = "dense"``: what the event-driven path and the timed choice save),
 - our Lava graph (fixed_pt, a few samples, short T; time inside Lava's ``run()`` per sample-step), with its
   readout compared to the stepper's on those samples,
 - the stepper at batch 32 on the first size and rate with the input repeated to T x 1, 4, 16 (cost in T),
@@ -96,9 +96,9 @@ def main() -> None:
             stepper = Stepper(fx_net)
             batch_rate = rate(big * steps, stepper.run, inputs, batch_size=big)
             single = rate(args.single * steps, stepper.run, inputs[:args.single], batch_size=1)
-            Port.event_density, saved = 0.0, Port.event_density
+            Port.method = "dense"
             dense_rate = rate(big * steps, Stepper(fx_net).run, inputs, batch_size=big)
-            Port.event_density = saved
+            Port.method = "auto"
             lava, exact = (None, None) if args.quick else \
                 lava_rate(fx_net, inputs[:args.lava_samples], args.lava_steps)
             case = {"size": size, "target_rate": target, "layer_rates": rates,

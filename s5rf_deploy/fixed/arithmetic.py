@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 ROUNDING_RULES = ("toward_zero", "floor", "nearest")
 ACCUMULATOR_BITS = 31  # Lava's Dense accumulates in int32: |sum| < 2**31
@@ -42,14 +43,6 @@ def saturate(x: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
     return clipped, clipped != x
 
 
-def wrap(x: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
-    """Two's-complement wrap as Lava's LIF does for ``u``: values beyond +-2**(bits-1) wrap once."""
-    half = 1 << (bits - 1)
-    out = np.where(x > half, x - 2 * half, x)
-    out = np.where(out <= -half, out + 2 * half, out)
-    return out, out != x
-
-
 def dense_output(accumulated: np.ndarray, weight_exp: int) -> np.ndarray:
     """Output of Lava's bit-accurate ``Dense`` for an accumulated ``W @ s`` (int): :func:`dense_output_float`."""
     return dense_output_float(np.asarray(accumulated, np.float64), weight_exp).astype(np.int64)
@@ -67,10 +60,14 @@ def rf_update(re: np.ndarray, im: np.ndarray, decay_re: np.ndarray, decay_im: np
     Returns ``(re', im', saturated)`` (int64) with ``saturated`` true where either part clipped.
     Computed by :class:`RFUpdate`, the one definition the stepper and the Lava models share.
     """
-    new_re, new_im = np.array(re, np.float64), np.array(im, np.float64)
-    saturated = RFUpdate(decay_re, decay_im, input_shift, decay_bits, rounding, limit)(
-        new_re, new_im, np.asarray(in_re, np.float64), np.asarray(in_im, np.float64))
-    return new_re.astype(np.int64), new_im.astype(np.int64), saturated
+    width = np.shape(decay_re)[-1]
+    new_re, new_im = (np.array(x, np.float64).reshape(-1, width) for x in (re, im))
+    a_in = np.concatenate([np.reshape(in_re, (-1, width)), np.reshape(in_im, (-1, width))], axis=1, dtype=np.float64)
+    update = RFUpdate(decay_re, decay_im, input_shift, decay_bits, rounding, limit)
+    update(new_re, new_im, a_in)
+    shape = np.shape(re)
+    return new_re.astype(np.int64).reshape(shape), new_im.astype(np.int64).reshape(shape), \
+        update.saturated.reshape(shape)
 
 
 def rf_spikes(re: np.ndarray, im: np.ndarray, threshold: int, rule: str, levels: int = 1) -> np.ndarray:
@@ -169,6 +166,28 @@ def carried_reset(v: np.ndarray, last: np.ndarray, threshold: np.ndarray | float
     return v
 
 
+@njit(nogil=True, cache=True)
+def _decay_toward_zero(x, retained):
+    """``R0(x retained)``: the product shifted right by 12, rounded toward zero (Lava's ``sign * (|x| >> 12)``)."""
+    y = x * retained
+    return -((-y) >> LIF_DECAY_BITS) if y < 0 else y >> LIF_DECAY_BITS
+
+
+@njit(nogil=True, cache=True)
+def _lif_kernel(u, v, a_in, du, dv, overflowed):
+    """:func:`lif_update` in place on flat int64 ``u``, ``v`` (``du``, ``dv``: one value, or one per neuron of the
+    last axis, repeated)."""
+    unity, half = 1 << LIF_DECAY_BITS, 1 << (LIF_STATE_BITS - 1)
+    for i in range(u.size):
+        x = _decay_toward_zero(u[i], unity - du[i % du.size] - LIF_DS_OFFSET) + (np.int64(a_in[i]) << LIF_INPUT_SHIFT)
+        wrapped = x > half or x <= -half  # values beyond +-2**23 wrap once
+        if wrapped:
+            x += -2 * half if x > half else 2 * half
+        y = _decay_toward_zero(v[i], unity - dv[i % dv.size] - LIF_DM_OFFSET) + x
+        overflowed[i] = wrapped or abs(y) > LIF_V_LIMIT
+        u[i], v[i] = x, min(max(y, -LIF_V_LIMIT), LIF_V_LIMIT)
+
+
 def lif_update(u: np.ndarray, v: np.ndarray, a_in: np.ndarray, du: np.ndarray | int,
                dv: np.ndarray | int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One subthreshold step of Lava's bit-accurate LIF (no bias); returns ``(u', v', overflowed)``.
@@ -176,14 +195,13 @@ def lif_update(u: np.ndarray, v: np.ndarray, a_in: np.ndarray, du: np.ndarray | 
     ``u' = wrap24(R0(u (4096 - du - 1)) + (a_in << 6))``,
     ``v' = clip24(R0(v (4096 - dv)) + u')``, with ``R0`` the right shift by
     12 rounding toward zero (Lava's ``sign * (|x| >> 12)``).  ``overflowed``
-    marks a wrapped ``u`` or a clipped ``v``.
+    marks a wrapped ``u`` or a clipped ``v``.  ``a_in``: integers, in any dtype.
     """
-    unity = 1 << LIF_DECAY_BITS
-    u = shift_right(np.asarray(u, np.int64) * (unity - du - LIF_DS_OFFSET), LIF_DECAY_BITS, "toward_zero")
-    u, wrapped = wrap(u + np.left_shift(np.asarray(a_in, np.int64), LIF_INPUT_SHIFT), LIF_STATE_BITS)
-    v = shift_right(np.asarray(v, np.int64) * (unity - dv - LIF_DM_OFFSET), LIF_DECAY_BITS, "toward_zero")
-    v, clipped = saturate(v + u, LIF_V_LIMIT)
-    return u, v, wrapped | clipped
+    u, v = np.array(u, np.int64), np.array(v, np.int64)
+    overflowed = np.empty(u.shape, bool)
+    _lif_kernel(u.reshape(-1), v.reshape(-1), np.asarray(a_in).reshape(-1), np.asarray(du, np.int64).reshape(-1),
+                np.asarray(dv, np.int64).reshape(-1), overflowed.reshape(-1))
+    return u, v, overflowed
 
 
 def lif_level(vth_mantissa: int) -> int:
@@ -220,56 +238,67 @@ def lif_step(u: np.ndarray, v: np.ndarray, a_in: np.ndarray, du: np.ndarray | in
 # shift is a multiplication by 2**-shift (exact: it only moves the exponent) followed by trunc / floor.
 # tests/fixed/test_engine.py checks them against int64 formulas written independently in the test.
 
-def _round_scaled(y: np.ndarray, rounding: str) -> np.ndarray:
-    """Round ``y = x / 2**shift`` (exact in float64) in place as :func:`shift_right` rounds."""
-    if rounding == "toward_zero":
-        return np.trunc(y, out=y)
-    if rounding == "floor":
-        return np.floor(y, out=y)
-    if rounding == "nearest":  # sign(y) floor(|y| + 1/2); y + 1/2 is exact since |x| < 2**52
-        y += np.copysign(0.5, y)
-        return np.trunc(y, out=y)
-    raise ValueError(f"unknown rounding {rounding!r}")
+ROUNDING_CODES = {rule: code for code, rule in enumerate(ROUNDING_RULES)}  # the compiled kernels' rule argument
 
 
-def dense_output_float(accumulated: np.ndarray, weight_exp: int) -> np.ndarray:
-    """:func:`dense_output` of an exact float32/float64 sum: scaling by a power of two is exact, then floor."""
-    scaled = accumulated * np.float32(2.0 ** weight_exp)
+@njit(nogil=True, cache=True)
+def _round_scaled(y: float, code: int) -> float:
+    """Round ``y = x / 2**shift`` (exact in float64) as :func:`shift_right` rounds (``code``: ``ROUNDING_CODES``)."""
+    if code == 0:  # toward zero
+        return np.trunc(y)
+    if code == 1:  # floor
+        return np.floor(y)
+    return np.trunc(y + np.copysign(0.5, y))  # nearest: sign(y) floor(|y| + 1/2); y + 1/2 is exact, |x| < 2**52
+
+
+def dense_output_float(accumulated: np.ndarray, weight_exp: int, out: np.ndarray | None = None) -> np.ndarray:
+    """:func:`dense_output` of an exact float32/float64 sum (into ``out``, e.g. float64 or ``accumulated`` itself,
+    if given): scaling by a power of two is exact, then floor; with exponent 0 the sum as it is."""
+    if weight_exp == 0 and (out is None or out is accumulated):
+        return accumulated
+    scaled = np.multiply(accumulated, np.float32(2.0 ** weight_exp), out=out)
     return scaled if weight_exp >= 0 else np.floor(scaled, out=scaled)
 
 
+@njit(nogil=True, cache=True)
+def _rf_kernel(re, im, a_in, saturated, c_re, c_im, gain, limit, code):
+    """One pass of :class:`RFUpdate` over (samples, neurons) arrays, in place; returns the saturated count."""
+    count, width = 0, re.shape[1]
+    for s in range(re.shape[0]):
+        for j in range(width):
+            r, i = re[s, j], im[s, j]
+            a = _round_scaled(c_re[j] * r, code) - _round_scaled(c_im[j] * i, code) + a_in[s, j] * gain
+            b = _round_scaled(c_im[j] * r, code) + _round_scaled(c_re[j] * i, code) + a_in[s, width + j] * gain
+            saturated[s, j] = abs(a) > limit or abs(b) > limit
+            count += saturated[s, j]
+            re[s, j] = min(max(a, -limit), limit)
+            im[s, j] = min(max(b, -limit), limit)
+    return count
+
+
 class RFUpdate:
-    """:func:`rf_update` of one stage on float64 states, in place and with reused buffers (no per-step allocation
-    at a fixed batch size).  The decays are stored pre-scaled by ``2**-decay_bits`` (exact)."""
+    """:func:`rf_update` of one stage on float64 states, in place, in one compiled pass (no per-step allocation at
+    a fixed batch size).  The decays are stored pre-scaled by ``2**-decay_bits`` (exact)."""
 
     def __init__(self, decay_re: np.ndarray, decay_im: np.ndarray, input_shift: int, decay_bits: int,
                  rounding: str, limit: int) -> None:
+        if rounding not in ROUNDING_CODES:
+            raise ValueError(f"unknown rounding {rounding!r}")
         scale = 2.0 ** -decay_bits
-        self.c_re = np.asarray(decay_re, np.float64) * scale
-        self.c_im = np.asarray(decay_im, np.float64) * scale
+        self.c_re = np.ascontiguousarray(decay_re, np.float64).reshape(-1) * scale
+        self.c_im = np.ascontiguousarray(decay_im, np.float64).reshape(-1) * scale
         self.gain = float(1 << input_shift)
-        self.rounding = rounding
+        self.code = ROUNDING_CODES[rounding]
         self.limit = float(limit)
-        self.buffers: tuple[np.ndarray, ...] = ()
+        self.saturated = np.empty((0, 0), bool)
 
-    def __call__(self, re: np.ndarray, im: np.ndarray, in_re: np.ndarray, in_im: np.ndarray) -> np.ndarray:
-        """Update ``re``, ``im`` (float64) in place with inputs ``in_re``, ``in_im``; return where a neuron
-        saturated (either part clipped)."""
-        if not self.buffers or self.buffers[0].shape != re.shape:
-            self.buffers = tuple(np.empty(re.shape) for _ in range(3))
-        a, b, t = self.buffers
-        rnd = self.rounding
-        _round_scaled(np.multiply(self.c_re, re, out=a), rnd)
-        a -= _round_scaled(np.multiply(self.c_im, im, out=t), rnd)
-        _round_scaled(np.multiply(self.c_im, re, out=b), rnd)
-        b += _round_scaled(np.multiply(self.c_re, im, out=t), rnd)
-        a += np.multiply(in_re, self.gain, out=t)
-        b += np.multiply(in_im, self.gain, out=t)
-        np.maximum(np.abs(a, out=re), np.abs(b, out=im), out=t)
-        saturated = t > self.limit
-        np.clip(a, -self.limit, self.limit, out=re)
-        np.clip(b, -self.limit, self.limit, out=im)
-        return saturated
+    def __call__(self, re: np.ndarray, im: np.ndarray, a_in: np.ndarray) -> int:
+        """Update ``re``, ``im`` (float64 (samples, neurons)) in place with the inputs ``a_in`` (exact integers in
+        float32 or float64, (samples, 2 neurons): the real inputs, then the imaginary ones, as a port delivers
+        them); return how many neurons saturated (either part clipped); ``saturated`` holds where."""
+        if self.saturated.shape != re.shape:
+            self.saturated = np.empty(re.shape, bool)
+        return _rf_kernel(re, im, a_in, self.saturated, self.c_re, self.c_im, self.gain, self.limit, self.code)
 
 
 def graded_payload_float(x: np.ndarray, shift: int, payload_bits: int) -> np.ndarray:

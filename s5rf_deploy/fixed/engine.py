@@ -15,18 +15,22 @@ exactly, so the result does not depend on summation order.  The bound is
 computed per synapse when a port is built; past 2**53 it falls back to
 integer matrix products.  For the same reason a sparse (event-driven) product
 gives the same integers as a dense one, so each product picks the cheaper per
-step.  Ports return exact integers in float64 (every synaptic input is below
-2**38), which the families' float64 compartment updates take as they are.
+step.  Ports return exact integers in float32 or float64 (every synaptic input is
+below 2**38), which the families' compartment updates take as they are.
 """
 
 from __future__ import annotations
 
+import os
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 
 import numpy as np
-from scipy import sparse
+from numba import njit
+from threadpoolctl import ThreadpoolController
 
 from s5rf_deploy.errors import S5RFError
 from s5rf_deploy.fixed import arithmetic as fx
@@ -73,6 +77,102 @@ class DelayLines:
         return self.lines[key][-1 - delay]
 
 
+@njit(nogil=True, cache=True)
+def _accumulate_active(x, out, w_t):
+    """``out += x @ w_t``, event-driven: for each nonzero input, its weight row times the input (1 for a spike;
+    exact integer products for graded values) added to its sample's row.  Source by source, so that a weight
+    row is read once for all the samples in which it is active."""
+    for j in range(x.shape[1]):
+        for s in range(x.shape[0]):
+            if x[s, j] != 0:
+                value = out.dtype.type(x[s, j])
+                for c in range(w_t.shape[1]):
+                    out[s, c] += value * w_t[j, c]
+    return out
+
+
+_HELPER: list[ThreadPoolExecutor] = []  # one helper thread for the large products, made on first use
+os.register_at_fork(after_in_child=_HELPER.clear)  # a forked child (Lava's processes) inherits no threads
+_BLAS: list[ThreadpoolController] = []  # made on first use
+SPLIT_OUTPUTS = 1 << 18  # products with at least this many outputs (256 x 1024) take two cores
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _in_halves(product: Callable[[np.ndarray, np.ndarray], object], x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``product(x_part, out_part)`` on the two halves of a large batch, one in the helper thread (the compiled
+    loop and BLAS release the GIL), else on the whole batch; returns ``out``."""
+    half = x.shape[0] // 2
+    if out.size < SPLIT_OUTPUTS or half == 0 or CORES < 2:
+        product(x, out)
+        return out
+    if not _HELPER:
+        _HELPER.append(ThreadPoolExecutor(1, thread_name_prefix="s5rf-product"))
+    helper = _HELPER[0].submit(product, x[:half], out[:half])
+    product(x[half:], out[half:])
+    helper.result()
+    return out
+
+
+def _dense_product(x: np.ndarray, w_t: np.ndarray) -> np.ndarray:
+    """BLAS on each half with one thread: in a process that has imported torch (as this package does) numpy's
+    threaded OpenBLAS ran 256 x 1024 x 2048 in 32 ms against 8-10 ms on one thread (4 ms without torch)."""
+    if not _BLAS:
+        _BLAS.append(ThreadpoolController())
+    out = np.empty((x.shape[0], w_t.shape[1]), w_t.dtype)
+    x = x.astype(w_t.dtype, copy=False)
+    with _BLAS[0].limit(limits=1, user_api="blas"):
+        return _in_halves(lambda part, out_part: np.matmul(part, w_t, out=out_part), x, out)
+
+
+def _event_product(x: np.ndarray, w_t: np.ndarray) -> np.ndarray:
+    """The event-driven sum on each half (1.9-2.3x at 256 x 1024 -> 2048 and 5-15 % activity, idle machine)."""
+    out = np.zeros((x.shape[0], w_t.shape[1]), w_t.dtype)
+    return _in_halves(lambda part, out_part: _accumulate_active(part, out_part, w_t), x, out)
+
+
+PRODUCTS = {"dense": _dense_product, "event": _event_product}
+
+
+class ProductTimer:
+    """Chooses, for one product, the cheaper of a dense BLAS product and the event-driven sum by timing both on
+    the run's own steps, so that the choice follows the machine's load (threaded BLAS is the faster on an idle
+    machine at batch 256 and a few percent of activity, and collapses on a busy one; docs/benchmarks.md).
+
+    Cost models, updated from every timed call (the mean of the last estimate and the new one): dense, seconds
+    per sample; event-driven, seconds per unit of work (inputs scanned plus weights added).  The method not
+    chosen is timed again after ``interval`` calls; a probe that confirms the choice doubles the interval (up
+    to ``max_interval``), one that overturns it sets it back to ``min_interval``."""
+
+    min_interval, max_interval = 4, 256
+
+    def __init__(self) -> None:
+        self.cost = {"dense": 0.0, "event": 0.0}  # 0.0: not timed yet
+        self.interval = self.min_interval
+        self.since_probe = 0
+
+    def _best(self, samples: int, work: int) -> str:
+        return "event" if self.cost["event"] * work <= self.cost["dense"] * samples else "dense"
+
+    def choose(self, samples: int, work: int) -> tuple[str, bool]:
+        """The method for the next call and whether it is a probe of the one not chosen."""
+        for method, cost in self.cost.items():
+            if not cost:
+                return method, False
+        best = self._best(samples, work)
+        self.since_probe += 1
+        if self.since_probe < self.interval:
+            return best, False
+        self.since_probe = 0
+        return ("dense" if best == "event" else "event"), True
+
+    def record(self, method: str, seconds: float, samples: int, work: int, probe: bool) -> None:
+        unit = seconds / (samples if method == "dense" else max(work, 1))
+        self.cost[method] = (self.cost[method] + unit) / 2 if self.cost[method] else unit
+        if probe:
+            overturned = self._best(samples, work) == method
+            self.interval = self.min_interval if overturned else min(2 * self.interval, self.max_interval)
+
+
 class Port:
     """All synapses into one population, evaluated with as few exact matrix products as possible.
 
@@ -85,14 +185,15 @@ class Port:
     of one input with non-negative exponents (a synapse's weight digits) fold into one
     (:func:`fold_digits`).
 
-    Each product and step picks its method from the input's density (fraction of
-    nonzero entries): a dense BLAS product, or, below ``event_density``, event-driven
-    accumulation of the weight rows of the active inputs (a sparse product; for one
-    sample always, the sum of the gathered rows).  Both are exact in the product's dtype, so
-    they give the same integers (tests/fixed/test_engine.py).
+    Each product and step is a dense BLAS product or the event-driven accumulation of the weight rows of the
+    active inputs (a compiled loop, cost proportional to the number of active inputs), whichever its
+    :class:`ProductTimer` measures cheaper on this run (``method``: "auto"; "dense" or "event" force one).
+    One sample always takes the event-driven sum (a threaded BLAS matrix-vector product costs milliseconds
+    on a loaded machine, the sum of even all rows tens of microseconds; docs/benchmarks.md).  Both are exact
+    in the product's dtype, so they give the same integers (tests/fixed/test_engine.py).
     """
 
-    event_density = 0.25  # dense/event crossover, measured in docs/benchmarks.md
+    method = "auto"  # "auto" (timed per product), "dense" or "event"
 
     def __init__(self, synapses: Iterable[Synapse], size: int, value_bound: Callable[[int], int]) -> None:
         synapses = list(synapses)
@@ -120,42 +221,42 @@ class Port:
             dtype = _exact_dtype(pieces, gain)
             keys = [((src, part), delay) for src, delay in feed]
             stacked = np.concatenate([w for w, _ in pieces])
-            self.products.append((keys, np.ascontiguousarray(stacked.T.astype(dtype)), [e for _, e in pieces]))
+            self.products.append((keys, np.ascontiguousarray(stacked.T.astype(dtype)), [e for _, e in pieces],
+                                  ProductTimer()))
 
-    def product(self, x: np.ndarray, w_t: np.ndarray) -> np.ndarray:
-        """``x @ w_t``, exactly: dense, or event-driven when few entries of ``x`` are nonzero (always for one
-        sample: a threaded BLAS matrix-vector product costs milliseconds on a loaded machine, the sum of even
-        all rows tens of microseconds; docs/benchmarks.md)."""
-        if x.shape[0] == 1:
-            active = np.flatnonzero(x[0])
-            rows = w_t[active]
-            values = x[0, active]
-            if not np.all(values == 1):  # graded: weight each row by its value (exact integer products)
-                rows *= values.astype(w_t.dtype)[:, None]
-            return np.add.reduce(rows, axis=0, keepdims=True)  # spikes: sum the rows of the active sources
-        if np.count_nonzero(x) >= self.event_density * x.size:
-            return x.astype(w_t.dtype, copy=False) @ w_t
-        rows, cols = np.nonzero(x)
-        indptr = np.zeros(x.shape[0] + 1, np.int64)
-        np.cumsum(np.bincount(rows, minlength=x.shape[0]), out=indptr[1:])
-        csr = sparse.csr_matrix((x[rows, cols].astype(w_t.dtype), cols, indptr), shape=x.shape)
-        return np.asarray(csr @ w_t)
+    def product(self, x: np.ndarray, w_t: np.ndarray, timer: ProductTimer) -> np.ndarray:
+        """``x @ w_t``, exactly: dense or event-driven (see the class)."""
+        samples = x.shape[0]
+        if samples == 1:
+            return _event_product(x, w_t)
+        if self.method != "auto":
+            return PRODUCTS[self.method](x, w_t)
+        work = x.size + np.count_nonzero(x) * w_t.shape[1]
+        method, probe = timer.choose(samples, work)
+        start = time.perf_counter()
+        out = PRODUCTS[method](x, w_t)
+        timer.record(method, time.perf_counter() - start, samples, work, probe)
+        return out
 
     def inputs(self, lines: DelayLines, n: int) -> np.ndarray:
-        """The summed synaptic input of the population at this step: exact integers in float64."""
-        out = None
-        for keys, w_t, exps in self.products:
+        """The summed synaptic input of the population at this step: exact integers, in the accumulator itself
+        (float32 or float64, scaled in place: no further pass) when one product with one exponent feeds the
+        population, else summed in float64."""
+        terms = []
+        for keys, w_t, exps, timer in self.products:
             x = lines.sent(*keys[0])
             if len(keys) > 1:  # (spikes are bool: add them as numbers, not with logical or)
                 x = sum((lines.sent(key, delay) for key, delay in keys[1:]), x.astype(w_t.dtype))
-            acc = self.product(x, w_t)
-            for j, exp in enumerate(exps):
-                term = fx.dense_output_float(acc[:, j * self.size:(j + 1) * self.size], exp)
-                if out is None:  # the first term is the sum so far (one pass fewer than zeros and an add)
-                    out = term.astype(np.float64)
-                else:
-                    out += term
-        return np.zeros((n, self.size)) if out is None else out
+            acc = self.product(x, w_t, timer)
+            terms += [(acc[:, j * self.size:(j + 1) * self.size], exp) for j, exp in enumerate(exps)]
+        if not terms:
+            return np.zeros((n, self.size))
+        if len(terms) == 1 and terms[0][0].dtype.kind == "f":
+            return fx.dense_output_float(*terms[0], out=terms[0][0])
+        out = fx.dense_output_float(*terms[0], out=np.empty((n, self.size)))
+        for block, exp in terms[1:]:
+            out += fx.dense_output_float(block, exp)
+        return out
 
 
 def _exact_dtype(pieces: list[tuple[np.ndarray, int]], gain: int) -> type:

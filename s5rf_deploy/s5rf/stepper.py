@@ -82,7 +82,7 @@ class Stepper(BatchedStepper):
         def step(p: int, a: list[np.ndarray]) -> dict[tuple[int, str], np.ndarray]:
             sent = {(INPUT, "spikes"): u[:, p] if p < steps else zeros_in}
             for k, st, update, depth, layer, state in plan:
-                sat[k] += int(np.count_nonzero(update(re[k], im[k], a[k][:, :st.size], a[k][:, st.size:])))
+                sat[k] += update(re[k], im[k], a[k])
                 if st.spike == "graded":
                     sent[(k, "re")] = fx.graded_payload_float(re[k], st.payload_shift, payload_bits)
                     sent[(k, "im")] = fx.graded_payload_float(im[k], st.payload_shift, payload_bits)

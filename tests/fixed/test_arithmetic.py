@@ -44,14 +44,6 @@ def test_saturate_clips_and_flags_exactly(values, limit):
     np.testing.assert_array_equal(out[~flag], x[~flag])
 
 
-@given(st.integers(min_value=-(3 * 2**23) + 1, max_value=3 * 2**23 - 1))
-def test_lif_wrap_is_twos_complement_for_one_overflow(x):
-    out, flag = fx.wrap(np.array([x]), 24)
-    assert -(2**23) < int(out[0]) <= 2**23
-    assert (int(out[0]) - x) % 2**24 == 0
-    assert bool(flag[0]) == (int(out[0]) != x)
-
-
 state = st.integers(min_value=-(2**23) + 1, max_value=2**23 - 1)
 coef = st.integers(min_value=-4095, max_value=4095)
 current = st.integers(min_value=-(2**17), max_value=2**17)

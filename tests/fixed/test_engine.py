@@ -8,14 +8,15 @@ import pytest
 
 from helpers import VARIANTS, make_model, random_spikes
 from s5rf_deploy.fixed import arithmetic as fx
-from s5rf_deploy.fixed.engine import DelayLines, Port, history_length, run_steps
+from s5rf_deploy.fixed import engine
+from s5rf_deploy.fixed.engine import DelayLines, Port, ProductTimer, history_length, run_steps
 from s5rf_deploy.fixed.synapse import INPUT, Synapse
 from s5rf_deploy.hw_profiles import load_profile
 from s5rf_deploy.s5rf.network import network_from_model
 from s5rf_deploy.s5rf.quantize import quantize
 from s5rf_deploy.s5rf.stepper import Stepper, _value_bound, sent_parts
 
-ALWAYS_DENSE, ALWAYS_EVENT = 0.0, 2.0  # Port.event_density forcing one path
+METHODS = ("dense", "event", "auto")  # Port.method: forced dense, forced event-driven, timed per product
 
 
 def _shift(x: np.ndarray, shift: int, rounding: str) -> np.ndarray:
@@ -47,10 +48,10 @@ def test_rf_update_equals_the_equations(rounding, decay_bits):
     for shift in (0, 3, 7):
         ref = _rf_reference(re, im, c_re, c_im, in_re, in_im, shift, decay_bits, rounding, limit)
         new_re, new_im = re.astype(np.float64), im.astype(np.float64)
-        saturated = fx.RFUpdate(c_re, c_im, shift, decay_bits, rounding, limit)(
-            new_re, new_im, in_re.astype(np.float64), in_im.astype(np.float64))
+        update = fx.RFUpdate(c_re, c_im, shift, decay_bits, rounding, limit)
+        count = update(new_re, new_im, np.concatenate([in_re, in_im], axis=1).astype(np.float64))
         assert np.array_equal(new_re, ref[0]) and np.array_equal(new_im, ref[1])
-        assert np.array_equal(saturated, ref[2]) and saturated.sum() > 0
+        assert np.array_equal(update.saturated, ref[2]) and count == ref[2].sum() > 0
         got = fx.rf_update(re, im, c_re, c_im, in_re, in_im, shift, decay_bits, rounding, limit)  # int64 wrapper
         assert all(np.array_equal(g, r) for g, r in zip(got, ref, strict=True)) and got[0].dtype == np.int64
 
@@ -96,8 +97,10 @@ def test_dense_and_event_driven_products_give_the_same_integers(graded, activity
         values = rng.integers(-bound, bound + 1, active.shape) if graded else np.ones(active.shape)
         data.append((active * values).astype(np.float32 if not graded else np.float64))
     outs = {}
-    for name, density in (("dense", ALWAYS_DENSE), ("event", ALWAYS_EVENT), ("auto", Port.event_density)):
-        monkeypatch.setattr(port, "event_density", density)
+    monkeypatch.setattr(engine, "SPLIT_OUTPUTS", 1)  # event-driven sums of several samples split over two threads
+    monkeypatch.setattr(engine, "CORES", 2)
+    for name in METHODS:
+        monkeypatch.setattr(port, "method", name)
         lines = DelayLines({(k, "spikes"): w for k, w in enumerate(widths)}, history_length(port_syns(port)), batch)
         out = []
         for p in range(steps):
@@ -112,7 +115,7 @@ def test_dense_and_event_driven_products_give_the_same_integers(graded, activity
 
 def port_syns(port: Port) -> list[Synapse]:
     """Stand-ins carrying the port's largest delay, for :func:`history_length`."""
-    delay = max(d for keys, _, _ in port.products for _, d in keys)
+    delay = max(d for keys, *_ in port.products for _, d in keys)
     return [Synapse(0, np.zeros((1, 1), np.int64), 0, delay=delay)]
 
 
@@ -197,8 +200,12 @@ def test_stepper_equals_previous_stepper(variant, gain, monkeypatch):
     u = random_spikes(6, 30, 10, rate=0.1, seed=int(gain))
     fxp, _ = quantize(network_from_model(model), load_profile("loihi2"), u)
     readout, spikes, states, sat = previous_stepper(fxp, u)
-    for density in (ALWAYS_DENSE, ALWAYS_EVENT, Port.event_density):
-        monkeypatch.setattr(Port, "event_density", density)
+    monkeypatch.setattr(ProductTimer, "min_interval", 2)  # "auto" probes every other call: both paths in one run
+    monkeypatch.setattr(ProductTimer, "max_interval", 2)
+    monkeypatch.setattr(engine, "SPLIT_OUTPUTS", 1)  # event-driven sums of several samples split over two threads
+    monkeypatch.setattr(engine, "CORES", 2)
+    for method in METHODS:
+        monkeypatch.setattr(Port, "method", method)
         for batch in (1, 4):
             res = Stepper(fxp).run(u, record=("spikes", "states"), batch_size=batch)
             assert np.array_equal(res.readout, readout)
@@ -227,10 +234,27 @@ def test_weight_digits_fold_into_one_product(graded, batch):
     bound = 3 if graded else 1  # folded sums stay below 2**24 (float32), so the digits do fold
     syns = [Synapse(0, rng.integers(-256, 256, (rows, width)), exp) for exp in (7, 0, 3, -2)]
     port = Port(syns, rows, lambda source: bound)
-    assert [len(exps) for _, _, exps in port.products] == [2]  # 7, 0, 3 folded; -2 (a floor) apart
+    assert [len(exps) for _, _, exps, _ in port.products] == [2]  # 7, 0, 3 folded; -2 (a floor) apart
     previous = PreviousPort(syns, rows, lambda source: bound)
     lines = DelayLines({(0, "spikes"): width}, 1, batch)
     for _ in range(steps):
         x = (rng.random((batch, width)) < 0.3) * (rng.integers(-bound, bound + 1, (batch, width)) if graded else 1)
         lines.send((0, "spikes"), x.astype(np.float64))
         assert np.array_equal(port.inputs(lines, batch), previous.inputs(lines, batch))
+
+
+def test_product_timer_keeps_the_cheaper_method_and_probes_the_other():
+    timer = ProductTimer()
+    assert [timer.choose(8, 100) for _ in range(2)] == [("dense", False)] * 2  # untimed methods are tried first
+    timer.record("dense", 8e-3, 8, 100, False)
+    assert timer.choose(8, 100) == ("event", False)
+    timer.record("event", 1e-4, 8, 100, False)  # event 1e-4 s against dense 8e-3 s
+    chosen = [timer.choose(8, 100) for _ in range(ProductTimer.min_interval)]
+    assert chosen[:-1] == [("event", False)] * (ProductTimer.min_interval - 1) and chosen[-1] == ("dense", True)
+    timer.record("dense", 8e-3, 8, 100, True)  # the probe confirms: the interval doubles
+    assert timer.interval == 2 * ProductTimer.min_interval
+    assert timer.choose(8, 10**4) == ("dense", False)  # 100 x the work for the event-driven sum (1e-2 s): dense
+    timer.since_probe = timer.interval  # a probe of the event-driven sum that overturns the choice
+    assert timer.choose(8, 10**4) == ("event", True)
+    timer.record("event", 1e-8, 8, 10**4, True)  # the estimate: the mean of 1e-6 and 1e-12 per unit, 5e-3 s
+    assert timer.interval == ProductTimer.min_interval and timer.choose(8, 10**4) == ("event", False)
