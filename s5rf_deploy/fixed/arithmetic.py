@@ -4,15 +4,22 @@ Used by the batched reference stepper and by the Lava fixed-point
 ProcessModels alike.  All functions take and return numpy integer arrays
 (int64 internally) and work elementwise, so any leading batch dimension is
 fine.  Where a function mirrors a Lava 0.10.0 bit-accurate model (Dense,
-LIF), its docstring says which, and tests run both side by side.
+LIF), its docstring says which, and tests run both side by side.  The
+``*_torch`` forms at the end compute the same integers on torch tensors (any
+device) for the steppers' ``device`` option.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit
+
+if TYPE_CHECKING:
+    import torch
+    from torch import Tensor
 
 ROUNDING_RULES = ("toward_zero", "floor", "nearest")
 ACCUMULATOR_BITS = 31  # Lava's Dense accumulates in int32: |sum| < 2**31
@@ -306,3 +313,130 @@ def graded_payload_float(x: np.ndarray, shift: int, payload_bits: int) -> np.nda
     limit = float((1 << (payload_bits - 1)) - 1)
     y = np.trunc(x * 2.0 ** -shift)
     return np.clip(y, -limit, limit, out=y)
+
+
+# Torch forms of the arithmetic above, for the steppers on a torch device (``--device``, fixed/device.py): the same
+# operations, elementwise on float64 tensors (int64 for the LIF), on any device.  Each operation is exact as in the
+# numpy and compiled forms (IEEE 754 multiplication, addition and sqrt are correctly rounded on CPUs and CUDA
+# GPUs alike, and every value is an integer or a power-of-two fraction far inside float64's 53 bits), so they give
+# the same integers (tests/fixed/test_device.py).  torch is imported by these alone: Lava's processes import this
+# module.
+
+def round_scaled_torch(y: Tensor, code: int) -> Tensor:
+    """:func:`_round_scaled` of a float64 tensor, in place: trunc, floor, or ``trunc(y + sign(y) / 2)`` (the same
+    as ``copysign``: ``y = 0`` gives 0 either way)."""
+    if code == 0:
+        return y.trunc_()
+    if code == 1:
+        return y.floor_()
+    return y.add_(y.sign().mul_(0.5)).trunc_()
+
+
+def dense_output_torch(accumulated: Tensor, weight_exp: int) -> Tensor:
+    """:func:`dense_output_float` of an exact float64 tensor: times ``2**weight_exp`` (exact), floor if negative."""
+    if weight_exp == 0:
+        return accumulated
+    scaled = accumulated * 2.0 ** weight_exp
+    return scaled if weight_exp >= 0 else scaled.floor_()
+
+
+class RFUpdateTorch:
+    """:class:`RFUpdate` (``_rf_kernel``) on float64 tensors of shape (samples, neurons) on any torch device, in
+    place: the same four rounded products, inputs times ``2**input_shift`` and clipping, one tensor operation at a
+    time.  ``__call__`` returns the saturated count as a 0-d tensor (no host synchronisation per step)."""
+
+    def __init__(self, decay_re: np.ndarray, decay_im: np.ndarray, input_shift: int, decay_bits: int,
+                 rounding: str, limit: int, device: str | torch.device) -> None:
+        import torch
+
+        cpu = RFUpdate(decay_re, decay_im, input_shift, decay_bits, rounding, limit)  # checks, pre-scales
+        self.c_re, self.c_im = (torch.as_tensor(c, dtype=torch.float64, device=device) for c in (cpu.c_re, cpu.c_im))
+        self.gain, self.code, self.limit = cpu.gain, cpu.code, cpu.limit
+
+    def __call__(self, re: Tensor, im: Tensor, a_in: Tensor) -> Tensor:
+        """Update ``re``, ``im`` with ``a_in`` (float64 (samples, 2 neurons), as a device port delivers it)."""
+        width, code = re.shape[1], self.code
+        a = round_scaled_torch(self.c_re * re, code) - round_scaled_torch(self.c_im * im, code)
+        b = round_scaled_torch(self.c_im * re, code) + round_scaled_torch(self.c_re * im, code)
+        a += a_in[:, :width] * self.gain
+        b += a_in[:, width:] * self.gain
+        saturated = (a.abs() > self.limit) | (b.abs() > self.limit)
+        re.copy_(a.clamp_(-self.limit, self.limit))
+        im.copy_(b.clamp_(-self.limit, self.limit))
+        return saturated.sum()
+
+
+def rf_spikes_torch(re: Tensor, im: Tensor, threshold: int, rule: str, levels: int = 1) -> Tensor:
+    """:func:`rf_spikes` of float64 tensors.  The multi-bit polar count floors ``torch.sqrt``, correctly rounded
+    (IEEE 754) on CPUs and CUDA alike, so the numpy form's exactness argument holds as it is."""
+    import torch
+
+    if levels == 1 or rule not in ("cartesian", "polar"):
+        return rf_spikes(re, im, threshold, rule)  # comparisons only: the same on tensors
+    if rule == "cartesian":
+        below = re - 1
+    else:
+        square = re * re + im * im
+        root = square.sqrt().floor_()
+        below = root - (root * root == square).to(root.dtype)
+    return torch.div(below, threshold, rounding_mode="floor").clamp_(0, levels)
+
+
+def graded_payload_torch(x: Tensor, shift: int, payload_bits: int) -> Tensor:
+    """:func:`graded_payload_float` of a float64 tensor."""
+    limit = float((1 << (payload_bits - 1)) - 1)
+    return (x * 2.0 ** -shift).trunc_().clamp_(-limit, limit)
+
+
+def _decay_toward_zero_torch(x: Tensor, retained: Tensor | int) -> Tensor:
+    """``_decay_toward_zero`` of an int64 tensor: ``sign(y) (|y| >> 12)``, shifting magnitudes only (no
+    arithmetic shift of a negative number)."""
+    y = x * retained
+    return y.sign() * (y.abs() >> LIF_DECAY_BITS)
+
+
+def lif_update_torch(u: Tensor, v: Tensor, a_in: Tensor, du: Tensor | int,
+                     dv: Tensor | int) -> tuple[Tensor, Tensor, Tensor]:
+    """:func:`lif_update` (``_lif_kernel``) on int64 tensors (``a_in``: exact integers, any dtype; ``du``, ``dv``:
+    one value or one per neuron of the last axis): the same wrap of ``u`` beyond ``+-2**23`` (``x > 2**23`` or
+    ``x <= -2**23``, once) and clip of ``v``; returns new tensors."""
+    import torch
+
+    unity, half = 1 << LIF_DECAY_BITS, 1 << (LIF_STATE_BITS - 1)
+    x = _decay_toward_zero_torch(u, unity - du - LIF_DS_OFFSET) + (a_in.to(torch.int64) << LIF_INPUT_SHIFT)
+    up, down = x > half, x <= -half
+    x = x - up * (2 * half) + down * (2 * half)
+    y = _decay_toward_zero_torch(v, unity - dv - LIF_DM_OFFSET) + x
+    return x, y.clamp(-LIF_V_LIMIT, LIF_V_LIMIT), up | down | (y.abs() > LIF_V_LIMIT)
+
+
+def fire_torch(v: Tensor, threshold: int, rule: SpikeRule = LAVA_RULE) -> tuple[Tensor, Tensor]:
+    """:func:`fire` of an int64 tensor (integer threshold)."""
+    import torch
+
+    reached = v >= threshold if rule.inclusive else v > threshold
+    if rule.max_spikes > 1:
+        count = torch.where(reached, torch.div(v, threshold, rounding_mode="floor").clamp_(max=rule.max_spikes), 0)
+    else:
+        count = reached.to(v.dtype)
+    if rule.reset == "zero":
+        return count, torch.where(reached, 0, v)
+    if rule.reset == "subtract":
+        return count, v - count * threshold
+    return count, v
+
+
+def lif_step_torch(u: Tensor, v: Tensor, a_in: Tensor, du: Tensor | int, dv: Tensor | int, vth_mantissa: int,
+                   rule: SpikeRule = LAVA_RULE,
+                   last: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """:func:`lif_step` on int64 tensors (:func:`lif_update_torch`, :func:`carried_reset`, :func:`fire_torch`)."""
+    import torch
+
+    level = lif_level(vth_mantissa)
+    u, v, overflowed = lif_update_torch(u, v, a_in, du, dv)
+    if last is not None and rule.reset in NEXT_STEP_RESETS:
+        carried = v - last * level if rule.reset == "subtract_next" else torch.where(last > 0, 0, v)
+        v = carried.clamp(-LIF_V_LIMIT, LIF_V_LIMIT)
+        overflowed = overflowed | (v != carried)
+    spikes, v = fire_torch(v, level, rule)
+    return u, v, spikes if rule.max_spikes > 1 else spikes.to(torch.bool), overflowed

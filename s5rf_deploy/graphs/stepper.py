@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from s5rf_deploy.fixed import arithmetic as fx
-from s5rf_deploy.fixed.engine import BatchedStepper, DelayLines, FixedRun, Port, history_length, run_steps
+from s5rf_deploy.fixed.device import kernels_for
+from s5rf_deploy.fixed.engine import BatchedStepper, FixedRun, Port, history_length, run_steps
 from s5rf_deploy.fixed.synapse import INPUT
 from s5rf_deploy.graphs.artifact import BIAS, SUM, VOLTAGE, LifGraph
 from s5rf_deploy.graphs.layout import INPUT_OFFSET
@@ -74,14 +75,16 @@ def readout_of(net: LifGraph, spikes: list[np.ndarray], v_final: list[np.ndarray
 
 
 class GraphStepper(BatchedStepper):
-    """Runs a fixed-point :class:`LifGraph` on batches of binary spike trains."""
+    """Runs a fixed-point :class:`LifGraph` on batches of binary spike trains; ``device`` as the S5-RF
+    :class:`~s5rf_deploy.s5rf.stepper.Stepper`'s (``cpu``, ``torch-cpu``, ``cuda``, ``cuda:N``)."""
 
-    def __init__(self, net: LifGraph) -> None:
+    def __init__(self, net: LifGraph, device: str = "cpu") -> None:
         if net.precision != "fixed":
             raise ValueError("the stepper runs fixed-point graphs")
         self.net = net
         self.input_dim = net.input_dim
-        self.ports = [Port(st.inputs, st.size, self._count_bound) for st in net.stages]
+        self.kernels = kernels_for(device)
+        self.ports = [self.kernels.port(Port(st.inputs, st.size, self._count_bound)) for st in net.stages]
         self.history_length = history_length(s for st in net.stages for s in st.inputs)
 
     def _count_bound(self, source: int) -> int:
@@ -89,36 +92,39 @@ class GraphStepper(BatchedStepper):
         return self.net.stages[source].max_spikes if source >= 0 else 1
 
     def run_batch(self, u_in: np.ndarray, record: set[str]) -> FixedRun:
-        net = self.net
+        net, kn = self.net, self.kernels
         n, steps, _ = u_in.shape
         total = steps + net.latency
-        sent, bias = input_schedule(u_in, total), bias_schedule(net, total)
+        sent, bias = kn.put(input_schedule(u_in, total)), kn.put(bias_schedule(net, total))
         sources = [INPUT, BIAS, *range(len(net.stages))]
-        lines = DelayLines({(src, "spikes"): net.source_width(src) for src in sources}, self.history_length, n)
-        u = [np.zeros((n, st.size), np.int64) for st in net.stages]
-        v = [np.zeros((n, st.size), np.int64) for st in net.stages]
-        spikes = [np.zeros((n, steps, st.size), np.uint8) for st in net.stages]
-        last: list[np.ndarray | None] = [None] * len(net.stages)
-        states = [np.zeros((n, steps, st.size, 2), np.int64) for st in net.stages] if "states" in record else None
+        lines = kn.delay_lines({(src, "spikes"): net.source_width(src) for src in sources}, self.history_length, n)
+        u = [kn.zeros((n, st.size), np.int64) for st in net.stages]
+        v = [kn.zeros((n, st.size), np.int64) for st in net.stages]
+        spikes = [kn.zeros((n, steps, st.size), np.uint8) for st in net.stages]
+        last: list = [None] * len(net.stages)
+        states = [kn.zeros((n, steps, st.size, 2), np.int64) for st in net.stages] if "states" in record else None
         sat = {f"{st.node}[{k}]": 0 for k, st in enumerate(net.stages)}
 
-        def step(p: int, a_in: list[np.ndarray]) -> dict[tuple[int, str], np.ndarray]:
-            out = {(INPUT, "spikes"): sent[:, p], (BIAS, "spikes"): np.broadcast_to(bias[p], (n, bias.shape[1]))}
+        def step(p: int, a_in: list) -> dict:
+            out = {(INPUT, "spikes"): sent[:, p], (BIAS, "spikes"): kn.broadcast_to(bias[p], (n, bias.shape[1]))}
             for k, st in enumerate(net.stages):
-                u[k], v[k], fired, overflow = fx.lif_step(u[k], v[k], a_in[k], int(st.du), int(st.dv), int(st.vth),
+                u[k], v[k], fired, overflow = kn.lif_step(u[k], v[k], a_in[k], int(st.du), int(st.dv), int(st.vth),
                                                           st.rule, last[k])
                 last[k] = fired
-                sat[f"{st.node}[{k}]"] += int(overflow.sum() + (0 if st.spiking else np.count_nonzero(fired)))
-                out[(k, "spikes")] = (fired * st.spiking).astype(np.float32)
+                sat[f"{st.node}[{k}]"] += overflow.sum() + (0 if st.spiking else (fired != 0).sum())
+                out[(k, "spikes")] = kn.float32(fired * st.spiking)
                 t = p - st.offset
                 if 0 <= t < steps:
                     spikes[k][:, t] = fired if st.spiking else 0
                     if states is not None:
-                        states[k][:, t] = np.stack([u[k], v[k]], -1)
+                        states[k][:, t, :, 0] = u[k]
+                        states[k][:, t, :, 1] = v[k]
             return out
 
         run_steps(self.ports, lines, total, n, step)
+        spikes, v = [kn.get(x) for x in spikes], [kn.get(x) for x in v]
+        states = None if states is None else [kn.get(x) for x in states]
         readout = readout_of(net, spikes, v)
         rec_spikes = {node: assemble(net, spikes, node) for node in net.spiking_nodes()} if "spikes" in record else None
         rec_states = {node: assemble(net, states, node) for node in net.node_sizes} if states is not None else None
-        return FixedRun(readout, rec_spikes, rec_states, sat)
+        return FixedRun(readout, rec_spikes, rec_states, {name: int(count) for name, count in sat.items()})
