@@ -240,3 +240,24 @@ def read_json(path: str) -> dict:
         raise FormatError(f"{path}: cannot read ({exc.strerror})") from None
     except json.JSONDecodeError as exc:
         raise FormatError(f"{path}: invalid JSON ({exc})") from None
+
+
+DEVICE_HELP = ("Where the fixed-point stepper runs, with the same integers: cpu (numpy and compiled kernels); cuda or "
+               "cuda:N (torch on that GPU); torch-cpu (the GPU's torch code on the CPU: checks that path without a "
+               "GPU).  With --workers/--scheduler each worker runs it on its own device of that name.")
+
+
+def device_option(command: Callable) -> Callable:
+    """Decorator: ``--device`` (the stepper's, :mod:`s5rf_deploy.fixed.device`), passed on as ``device``; an unknown
+    name or a CUDA device this machine lacks is refused before the command runs.  Put it above
+    ``@click.pass_context``."""
+    @functools.wraps(command)
+    def checked(*args: Any, device: str, **kwargs: Any) -> Any:
+        if device != "cpu":
+            from s5rf_deploy.fixed.device import torch_device
+
+            torch_device(device)
+        return command(*args, device=device, **kwargs)
+
+    return click.option("--device", default="cpu", show_default=True, metavar="cpu|torch-cpu|cuda[:N]",
+                        help=DEVICE_HELP)(checked)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from s5rf_deploy.cli.common import INPUT, emit, progress_bar, warn
+from s5rf_deploy.cli.common import INPUT, device_option, emit, progress_bar, warn
 from s5rf_deploy.cli.graph_options import model_on_data_options
 from s5rf_deploy.cli.scale import cluster_options
 
@@ -52,17 +52,19 @@ if TYPE_CHECKING:
 @click.option("--lava", "lava_samples", type=click.IntRange(min=1),
               help="Also run Lava fixed point on the first N samples and check it bit for bit (exit 1 if not).")
 @cluster_options
+@device_option
 @click.pass_context
 def compare(ctx: click.Context, model: str, input_path: str, binning: Binning, labels: bool, config: str | None,
             dt: float | None,
             reading: dict,
             profile: str | None, fxp_path: str | None, calibrate: str | None, samples: int | None,
             lava_samples: int | None, output: str, force: bool, workers: int,
-            scheduler: str | None) -> None:
+            scheduler: str | None, device: str) -> None:
     """Compare the fixed-point network (stepper) with the float MODEL on the inputs of a dataset.
 
     Writes OUTPUT/report.json, report.md and PNG figures (spike rasters,
-    state traces, per-layer agreement, confusion matrix).
+    state traces, per-layer agreement, confusion matrix).  --device runs the
+    stepper there; the --lava check's stepper runs on the CPU.
 
     \b
     Examples:
@@ -98,7 +100,7 @@ def compare(ctx: click.Context, model: str, input_path: str, binning: Binning, l
     data.check_inputs(input_path, input_encoding_of(fxp))
     pool = ctx.with_resource(sample_pool(workers, scheduler))
     with progress_bar(ctx, "compare", len(data)) as progress:
-        runs = runs_for(net, fxp, data.inputs, progress, pool)
+        runs = runs_for(net, fxp, data.inputs, progress, pool, device)
     result = {"model": str(model), "fixed_point": what, "calibrated": calibration_of(fxp)["calibrated"],
               **metrics(runs, truth)}
     if family_of(net) is S5RF:

@@ -7,7 +7,16 @@ from typing import TYPE_CHECKING
 
 import click
 
-from s5rf_deploy.cli.common import INPUT, POSITIVE, binning_options, emit, output_options, progress_bar, warn
+from s5rf_deploy.cli.common import (
+    INPUT,
+    POSITIVE,
+    binning_options,
+    device_option,
+    emit,
+    output_options,
+    progress_bar,
+    warn,
+)
 from s5rf_deploy.cli.graph_options import reading_options
 from s5rf_deploy.cli.scale import cluster_options
 
@@ -50,6 +59,7 @@ def _record_list(_ctx: click.Context, _param: click.Parameter, values: tuple[str
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1),
               help="Samples per batch (memory against speed; results do not depend on it).")
 @cluster_options
+@device_option
 @output_options("Result .npz to write; a name ending with / (or a folder, with --force): a folder of .npy files "
                 "written as the run goes, memory independent of the number of samples.", dir_okay=True)
 @click.pass_context
@@ -57,7 +67,7 @@ def simulate(ctx: click.Context, model: str, input_path: str, binning: Binning, 
              precision: str | None, profile: str, dt: float | None, as_graph: bool, reading: dict,
              samples: int | None,
              record: tuple[str, ...], batch_size: int, output: str, workers: int,
-             scheduler: str | None) -> None:
+             scheduler: str | None, device: str) -> None:
     """Run MODEL on the inputs of a dataset file and write readouts and predictions.
 
     \b
@@ -88,12 +98,15 @@ def simulate(ctx: click.Context, model: str, input_path: str, binning: Binning, 
         raise S5RFError(f"{model}: quantized for profile {net.profile.name!r}, which differs from --profile "
                         f"{profile}; quantize the float model for it")
     backend, precision = _backend_for(model, is_fixed(net), family_of(net) is S5RF, backend, precision)
+    if device != "cpu" and backend != "stepper":
+        raise S5RFError(f"--device {device} runs the fixed-point stepper; backend {backend} runs on the CPU "
+                        f"(leave --device out)")
     check_samples(data, net.input_dim, input_path, input_encoding_of(net) if precision == "fixed" else None)
     state_bits = (net.profile if is_fixed(net) else prof).state["bits"] if precision == "fixed" else None
     pool = ctx.with_resource(sample_pool(workers, scheduler))
     with progress_bar(ctx, "simulate", len(data)) as progress:
         run = simulate_to(output, net, data, backend, precision, prof, record, batch_size, progress, dt,
-                          partial(warn, ctx), pool, state_bits=state_bits, replace=True)
+                          partial(warn, ctx), pool, state_bits=state_bits, replace=True, device=device)
     payload = {"output": output, "samples": len(data), "backend": backend, "precision": precision}
     text = f"wrote {output}: {len(data)} samples, backend {backend} ({precision})"
     if "saturation" in run:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from s5rf_deploy.cli.common import emit, int_list, progress_bar, warn
+from s5rf_deploy.cli.common import device_option, emit, int_list, progress_bar, warn
 from s5rf_deploy.cli.graph_options import model_on_data_options
 from s5rf_deploy.cli.scale import cluster_options
 
@@ -38,12 +38,13 @@ if TYPE_CHECKING:
 @click.option("--digits", default="1,2", show_default=True, callback=_digits,
               help="Comma-separated weight digits (synapses) per connection to try, each 1..4.")
 @cluster_options
+@device_option
 @click.pass_context
 def sweep(ctx: click.Context, model: str, input_path: str, binning: Binning, labels: bool, config: str | None,
           dt: float | None,
           reading: dict,
           profiles: tuple[str, ...], digits: tuple[int, ...], calibrate: str | None, samples: int | None,
-          output: str, force: bool, workers: int, scheduler: str | None) -> None:
+          output: str, force: bool, workers: int, scheduler: str | None, device: str) -> None:
     """Quantize MODEL for every profile and number of weight digits, compare each with the float model on a
     dataset, and tabulate accuracy, agreement and resources.
 
@@ -80,7 +81,7 @@ def sweep(ctx: click.Context, model: str, input_path: str, binning: Binning, lab
     pool = ctx.with_resource(sample_pool(workers, scheduler))
     with progress_bar(ctx, "sweep", len(choices) * len(data)) as progress:
         entries = sweep(net, data.inputs, truth, choices, input_path, calibrate, dt, partial(warn, ctx), progress,
-                        pool, binning)
+                        pool, binning, device)
     files = write_sweep(output, str(model), len(data), entries, force)
     emit(ctx, {"model": str(model), "samples": len(data), "choices": entries, "files": files},
          text_table(HEADER, table_rows(entries)) + f"\nwrote {output}/: {', '.join(files)}")

@@ -58,13 +58,14 @@ class Runs:
     saturation: dict[str, int] = field(default_factory=dict)
 
 
-def s5rf_runs(net: S5RFNetwork, fxp: FxpNetwork, inputs: np.ndarray, progress: Progress | None = None) -> Runs:
-    """Float64 PyTorch and the stepper on ``inputs``."""
+def s5rf_runs(net: S5RFNetwork, fxp: FxpNetwork, inputs: np.ndarray, progress: Progress | None = None,
+              device: str = "cpu") -> Runs:
+    """Float64 PyTorch and the stepper (on ``device``) on ``inputs``."""
     from s5rf_deploy.s5rf.stepper import Stepper
 
     with torch.no_grad():
         out = model_from_network(net)(torch.from_numpy(np.asarray(inputs, np.float64)), record_states=True)
-    res = Stepper(fxp).run(inputs, record=("spikes", "states"), progress=progress)
+    res = Stepper(fxp, device).run(inputs, record=("spikes", "states"), progress=progress)
     steps = inputs.shape[1]
     fixed_mean = res.readout / (fxp.readout.scale * steps)
     fixed_logits = torch.log_softmax(torch.from_numpy(fixed_mean), -1).numpy()
@@ -81,14 +82,15 @@ def s5rf_runs(net: S5RFNetwork, fxp: FxpNetwork, inputs: np.ndarray, progress: P
                 [payload_bits(layer.levels) for layer in net.layers], float_states, fixed_states, res.saturation)
 
 
-def graph_runs(net: GraphNetwork, graph: LifGraph, inputs: np.ndarray, progress: Progress | None = None) -> Runs:
-    """The float reference of the graph's semantics (the exact NIR simulator for ``nir``) and the graph stepper on
-    ``inputs``."""
+def graph_runs(net: GraphNetwork, graph: LifGraph, inputs: np.ndarray, progress: Progress | None = None,
+               device: str = "cpu") -> Runs:
+    """The float reference of the graph's semantics (the exact NIR simulator for ``nir``) and the graph stepper (on
+    ``device``) on ``inputs``."""
     from s5rf_deploy.graphs.discrete_sim import float_simulator
     from s5rf_deploy.graphs.layout import lower
     from s5rf_deploy.graphs.stepper import GraphStepper
 
-    res = GraphStepper(graph).run(inputs, record=("spikes", "states"), progress=progress)
+    res = GraphStepper(graph, device).run(inputs, record=("spikes", "states"), progress=progress)
     nodes = list(res.spikes)
     exact = float_simulator(net, graph.dt).run(np.asarray(inputs, np.float64), tuple(nodes))
     pops = {p.name: p for p in lower(net, graph.dt).populations}
@@ -170,8 +172,8 @@ def checked_labels(net, data: Dataset, source: str, wanted: bool) -> np.ndarray 
     return labels
 
 
-def _runs(net, fxp, inputs: np.ndarray, progress: Progress | None = None) -> Runs:
-    return (s5rf_runs if family_of(net) is S5RF else graph_runs)(net, fxp, inputs, progress)
+def _runs(net, fxp, inputs: np.ndarray, progress: Progress | None = None, device: str = "cpu") -> Runs:
+    return (s5rf_runs if family_of(net) is S5RF else graph_runs)(net, fxp, inputs, progress, device)
 
 
 def join_runs(parts: list[Runs]) -> Runs:
@@ -194,19 +196,21 @@ class CompareJob:
     net: Any
     fxp: Any
     quantum: int = 1
+    device: str = "cpu"  # the stepper's; a sharded run's workers use it too
 
     def build(self) -> Callable[[np.ndarray, Progress | None], Runs]:
-        return partial(_runs, self.net, self.fxp)
+        return partial(_runs, self.net, self.fxp, device=self.device)
 
     def merge(self, parts: list[Runs]) -> Runs:
         return join_runs(parts)
 
 
-def runs_for(net, fxp, inputs: np.ndarray, progress: Progress | None = None, pool: Pool | None = None) -> Runs:
-    """Float reference and stepper runs of either family (``progress`` is told the stepper's samples), sharded
-    over ``pool``'s workers if given."""
+def runs_for(net, fxp, inputs: np.ndarray, progress: Progress | None = None, pool: Pool | None = None,
+             device: str = "cpu") -> Runs:
+    """Float reference and stepper runs of either family (``progress`` is told the stepper's samples; the stepper
+    on ``device``), sharded over ``pool``'s workers if given."""
     with stage(f"float and fixed-point runs on {len(inputs)} samples"):
-        return run_job(CompareJob(net, fxp), inputs, progress, pool)
+        return run_job(CompareJob(net, fxp, device=device), inputs, progress, pool)
 
 
 def _lava_part(runner, stepper, inputs: np.ndarray, progress: Progress | None = None) -> dict[str, Any]:

@@ -37,7 +37,7 @@ class Family:
     fixed_type: type
     quantize: Callable[..., tuple[Any, QuantizationReport]]  # (net, profile, digits, max_steps, dt, calibration)
     save_fixed: Callable[[Any, str | os.PathLike], None]
-    stepper: Callable[[Any], Any]  # fixed -> object with run(inputs, record, batch_size, progress)
+    stepper: Callable[..., Any]  # (fixed, device="cpu") -> object with run(inputs, record, batch_size, progress)
     lava: Callable[[Any, int], Any]  # (fixed, steps) -> object with run(inputs, record, progress)
     agreement: Callable[[Any, Any, np.ndarray, Progress | None], dict[str, Any]]  # fixed vs float on inputs
     shapes: Callable[[Any], tuple]  # inputs, per-layer sizes, classes of a float network or its artifact
@@ -60,16 +60,16 @@ def _graph_quantize(net, profile, digits=2, max_steps=1000, dt=None, calibration
     return lif_graph(net, profile, dt, digits, max_steps, calibration)
 
 
-def _s5rf_stepper(fxp):
+def _s5rf_stepper(fxp, device: str = "cpu"):
     from s5rf_deploy.s5rf.stepper import Stepper
 
-    return Stepper(fxp)
+    return Stepper(fxp, device)
 
 
-def _graph_stepper(graph):
+def _graph_stepper(graph, device: str = "cpu"):
     from s5rf_deploy.graphs.stepper import GraphStepper
 
-    return GraphStepper(graph)
+    return GraphStepper(graph, device)
 
 
 def _s5rf_lava(fxp, steps, states=False):

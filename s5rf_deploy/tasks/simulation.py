@@ -167,6 +167,7 @@ class SimulationJob:
     record: tuple[str, ...] = ()
     batch_size: int = 64
     dt: float | None = None
+    device: str = "cpu"  # the stepper's (s5rf_deploy.fixed.device); a sharded run's workers use it too
 
     @property
     def quantum(self) -> int:
@@ -175,7 +176,7 @@ class SimulationJob:
 
     def build(self) -> Callable[[np.ndarray, Progress | None], dict[str, np.ndarray]]:
         runner = (lava_runner(self.net, self.steps, self.dt, "states" in self.record) if self.backend == "lava"
-                  else family_of(self.net).stepper(self.net) if self.backend == "stepper" else None)
+                  else family_of(self.net).stepper(self.net, self.device) if self.backend == "stepper" else None)
         return partial(self.run, runner)
 
     def run(self, runner, inputs: np.ndarray, progress: Progress | None = None) -> dict[str, np.ndarray]:
@@ -197,12 +198,13 @@ class SimulationJob:
 def simulate(net, inputs: np.ndarray | Samples, backend: str, precision: str, profile, record: Iterable[str] = (),
              batch_size: int = 64, progress: Progress | None = None, dt: float | None = None,
              warn: Callable[[str], None] = log.warning, pool: Pool | None = None,
-             results: Results | None = None) -> dict[str, np.ndarray]:
+             results: Results | None = None, device: str = "cpu") -> dict[str, np.ndarray]:
     """Run ``net`` on ``inputs`` (an array or a dataset file's samples, read window by window) as
     :func:`~s5rf_deploy.tasks.backends.choose_backend` decided; a float network run in fixed point is quantized
     for ``profile`` first, for sequences of the inputs' length (problems go to ``warn``).  ``progress`` is told
     the samples done.  With a ``pool`` the samples run in shards on its workers, with the same result.  The
-    outputs go to ``results`` (default: kept in memory), whose :meth:`~Results.finish` is returned."""
+    outputs go to ``results`` (default: kept in memory), whose :meth:`~Results.finish` is returned.  ``device``:
+    where the stepper runs (the same integers; :mod:`s5rf_deploy.fixed.device`)."""
     data = as_samples(inputs)
     with stage(f"run {len(data)} samples on {backend} ({precision})"):
         if precision == "fixed" and not is_fixed(net):
@@ -212,7 +214,7 @@ def simulate(net, inputs: np.ndarray | Samples, backend: str, precision: str, pr
             for message in report.warnings:
                 warn(message)
         results = results or MemoryResults()
-        stream_job(SimulationJob(net, backend, data.steps, tuple(record), batch_size, dt), data, results.add,
+        stream_job(SimulationJob(net, backend, data.steps, tuple(record), batch_size, dt, device), data, results.add,
                    progress, pool)
         return results.finish()
 

@@ -33,14 +33,14 @@ class Choice:
 
 def sweep(net, inputs: np.ndarray, labels: np.ndarray | None, choices: list[Choice], source: str,
           calibrate: str | None = None, dt: float | None = None, warn: Callable[[str], None] | None = None,
-          progress: Progress | None = None, pool: Pool | None = None, binning: Binning = NO_BINNING
-          ) -> list[dict[str, Any]]:
+          progress: Progress | None = None, pool: Pool | None = None, binning: Binning = NO_BINNING,
+          device: str = "cpu") -> list[dict[str, Any]]:
     """One entry per choice, in order: profile, digits, what was quantized, resources, the headline numbers and
     the full ``compare`` metrics on ``inputs`` (read from the file ``source``; event files binned as
-    ``binning`` says, ``calibrate`` too)."""
+    ``binning`` says, ``calibrate`` too); the steppers run on ``device``."""
     fixed = [fixed_point_for(net, None, c.profile, calibrate, dt, (source, inputs), warn, c.digits, binning)
              for c in choices]
-    runs = run_jobs([(CompareJob(net, fxp), inputs) for fxp, _ in fixed], progress, pool)
+    runs = run_jobs([(CompareJob(net, fxp, device=device), inputs) for fxp, _ in fixed], progress, pool)
     entries = []
     for choice, (fxp, what), run in zip(choices, fixed, runs, strict=True):
         result = metrics(run, labels)

@@ -65,8 +65,8 @@ def test_rf_update_torch_equals_compiled_kernel(device, rounding):
 def test_spikes_payloads_and_dense_outputs_torch_equal_numpy(device):
     rng = np.random.default_rng(3)
     re, im = (rng.integers(-(1 << 23) + 1, 1 << 23, 3000).astype(np.float64) for _ in range(2))
-    k = rng.integers(0, 3000, 40)
-    re[:40], im[:40] = (k * 3).astype(np.float64), (k * 4).astype(np.float64)  # |z| = 5 k: perfect squares
+    k = np.arange(-20, 20)
+    re[:40], im[:40] = (k * 3).astype(np.float64), (k * 4).astype(np.float64)  # |z| = 5 |k|: multiples of 5
     re[40:60] = np.arange(-10, 10) * 7.0  # multiples of the threshold and their neighbours
     for rule in ("cartesian", "polar"):
         for levels, thr in ((1, 7), (3, 7), (15, 5), (3, 1 << 20)):
