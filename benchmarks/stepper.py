@@ -4,8 +4,11 @@ One run, side by side: for each size (layers x neurons; 140 inputs, 35 classes, 
 weights, 5 % input spikes, loihi2) and each target activity, the thresholds are set layer by layer so that
 every layer fires at about that rate (the measured per-layer rates are printed and stored), then
 
-- the stepper at batch 256 and batch 1 (T = 250, everything included), and at batch 256 with dense
-  products only (``Port.method = "dense"``: what the event-driven path and the timed choice save),
+- the stepper at batch 256 and batch 1 (T = 250, everything included) on ``--device`` (default cpu: numpy and
+  the compiled kernels; torch-cpu: the torch path on the CPU), and at batch 256 with dense products only
+  (``Port.method = "dense"``, numpy path: what the event-driven path and the timed choice save),
+- the stepper on CUDA (``device="cuda"``) at batch 256 and batch 1, after a warm-up, with its readout compared
+  to the CPU stepper's: where no CUDA GPU is present these are recorded as not run (null, an empty cell),
 - our Lava graph (fixed_pt, a few samples, short T; time inside Lava's ``run()`` per sample-step), with its
   readout compared to the stepper's on those samples,
 - the stepper at batch 32 on the first size and rate with the input repeated to T x 1, 4, 16 (cost in T),
@@ -14,7 +17,7 @@ every layer fires at about that rate (the measured per-layer rates are printed a
 
 Prints a table and writes ``benchmarks/results/stepper.json``.
 Ratios against a backend that did not run (Lava in ``--quick``) are left empty, not ``nan``.
-Usage: ``python benchmarks/stepper.py [--sizes 2x128,4x512] [--rates 0.01,0.05,0.2] [--quick]``.
+Usage: ``python benchmarks/stepper.py [--sizes 2x128,4x512] [--rates 0.01,0.05,0.2] [--device cpu] [--quick]``.
 """
 
 from __future__ import annotations
@@ -59,6 +62,20 @@ def lava_rate(fxp, inputs, steps: int) -> tuple[float, bool]:
     return steps / (steps + fxp.latency) / per_step, exact
 
 
+def cuda_rates(fxp, inputs, big: int, single: int, steps: int) -> tuple[float | None, float | None, bool | None]:
+    """The stepper on CUDA: sample-steps per second at batch ``big`` and at batch 1 (``single`` samples), and
+    whether its readout equals the CPU stepper's; all None without a CUDA GPU."""
+    if not torch.cuda.is_available():
+        return None, None, None
+    stepper = Stepper(fxp, "cuda")
+    stepper.run(inputs[:2], batch_size=2)  # warm-up: CUDA context, cuBLAS
+    start = time.perf_counter()
+    readout = stepper.run(inputs, batch_size=big).readout  # the results come back to the host: synchronised
+    batch_rate = big * steps / (time.perf_counter() - start)
+    single_rate = rate(single * steps, stepper.run, inputs[:single], batch_size=1)
+    return batch_rate, single_rate, bool((Stepper(fxp).run(inputs, batch_size=big).readout == readout).all())
+
+
 def ratio(a: float, b: float | None) -> float | None:
     """``a / b``, or None where ``b`` did not run."""
     return None if b is None else a / b
@@ -73,6 +90,7 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=2, help="samples run at batch 1")
     parser.add_argument("--lava-samples", type=int, default=2)
     parser.add_argument("--lava-steps", type=int, default=20)
+    parser.add_argument("--device", default="cpu", help="the stepper's device: cpu, torch-cpu, cuda, cuda:N")
     parser.add_argument("--quick", action="store_true", help="T = 50, batch 32, no Lava (a smoke run)")
     parser.add_argument("--out", default=str(RESULTS / "stepper.json"))
     args = parser.parse_args()
@@ -93,17 +111,19 @@ def main() -> None:
         onnx_rate = rate(big * steps, session.run, None, {"u": inputs})
         for target in (float(r) for r in args.rates.split(",")):
             fx_net, rates = with_activity(fxp, inputs[:8], target)
-            stepper = Stepper(fx_net)
+            stepper = Stepper(fx_net, args.device)
             batch_rate = rate(big * steps, stepper.run, inputs, batch_size=big)
             single = rate(args.single * steps, stepper.run, inputs[:args.single], batch_size=1)
             Port.method = "dense"
             dense_rate = rate(big * steps, Stepper(fx_net).run, inputs, batch_size=big)
             Port.method = "auto"
+            cuda_batch, cuda_single, cuda_exact = cuda_rates(fx_net, inputs, big, args.single, steps)
             lava, exact = (None, None) if args.quick else \
                 lava_rate(fx_net, inputs[:args.lava_samples], args.lava_steps)
             case = {"size": size, "target_rate": target, "layer_rates": rates,
                     f"stepper_batch{big}": batch_rate, "stepper_batch1": single,
-                    f"stepper_dense_batch{big}": dense_rate,
+                    f"stepper_dense_batch{big}": dense_rate, f"stepper_cuda_batch{big}": cuda_batch,
+                    "stepper_cuda_batch1": cuda_single, "cuda_equals_stepper": cuda_exact,
                     "our_lava": lava, "lava_equals_stepper": exact, f"torch_float32_batch{big}": torch_rate,
                     f"onnxruntime_float32_batch{big}": onnx_rate,
                     f"x_lava_batch{big}": ratio(batch_rate, lava), "x_lava_batch1": ratio(single, lava),
@@ -119,13 +139,15 @@ def main() -> None:
     results = {**environment(), "load_average_start": load_start, "load_average_end": os.getloadavg(),
                "steps_scaling": {"size": cases[0]["size"], "target_rate": cases[0]["target_rate"],
                                  "batch": 32, "sample_steps_per_s_by_T": in_time},
-               "steps": steps, "batch": big, "lava_steps": args.lava_steps, "lava_samples": args.lava_samples,
+               "device": args.device, "steps": steps, "batch": big, "lava_steps": args.lava_steps,
+               "lava_samples": args.lava_samples,
                "unit": "sample-steps per second", "cases": cases}
-    print(f"S5-RF, T = {steps}, loihi2, {torch.get_num_threads()} threads; sample-steps/s")
-    print_table(["size", "rate", f"step. b{big}", "step. b1", f"dense b{big}", "our Lava", f"torch b{big}",
-                 f"onnx b{big}", f"x Lava b{big}", "x Lava b1", "x torch", "x onnx", "x dense"],
+    print(f"S5-RF, T = {steps}, loihi2, {torch.get_num_threads()} threads, stepper on {args.device}; sample-steps/s")
+    print_table(["size", "rate", f"step. b{big}", "step. b1", f"dense b{big}", f"cuda b{big}", "cuda b1", "our Lava",
+                 f"torch b{big}", f"onnx b{big}", f"x Lava b{big}", "x Lava b1", "x torch", "x onnx", "x dense"],
                 [[c["size"], f"{sum(c['layer_rates']) / len(c['layer_rates']):.1%}", c[f"stepper_batch{big}"],
-                  c["stepper_batch1"], c[f"stepper_dense_batch{big}"], c["our_lava"], c[f"torch_float32_batch{big}"],
+                  c["stepper_batch1"], c[f"stepper_dense_batch{big}"], c[f"stepper_cuda_batch{big}"],
+                  c["stepper_cuda_batch1"], c["our_lava"], c[f"torch_float32_batch{big}"],
                   c[f"onnxruntime_float32_batch{big}"], c[f"x_lava_batch{big}"], c["x_lava_batch1"], c["x_torch"],
                   c["x_onnxruntime"], c["x_dense"]] for c in cases])
     print(f"{cases[0]['size']} at {cases[0]['target_rate']:.0%}, sample-steps/s by T: "

@@ -121,7 +121,8 @@ class GraphStepper(BatchedStepper):
                         states[k][:, t, :, 1] = v[k]
             return out
 
-        run_steps(self.ports, lines, total, n, step)
+        with kn.running():
+            run_steps(self.ports, lines, total, n, step)
         spikes, v = [kn.get(x) for x in spikes], [kn.get(x) for x in v]
         states = None if states is None else [kn.get(x) for x in states]
         readout = readout_of(net, spikes, v)

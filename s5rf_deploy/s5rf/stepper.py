@@ -105,7 +105,8 @@ class Stepper(BatchedStepper):
             sat[-1] += overflow.sum() + fired.sum()
             return sent
 
-        run_steps(self.ports, lines, steps + net.latency, n, step)
+        with kn.running():
+            run_steps(self.ports, lines, steps + net.latency, n, step)
         names = [f"stage{k}" for k in range(len(net.stages))] + ["readout"]
         return FixedRun(kn.get(lif[1]), None if spikes is None else [kn.get(x) for x in spikes],
                         None if states is None else [kn.get(x) for x in states],
