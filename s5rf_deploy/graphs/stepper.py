@@ -94,7 +94,8 @@ class GraphStepper(BatchedStepper):
         total = steps + net.latency
         sent, bias = input_schedule(u_in, total), bias_schedule(net, total)
         sources = [INPUT, BIAS, *range(len(net.stages))]
-        lines = DelayLines({(src, "spikes"): net.source_width(src) for src in sources}, self.history_length, n)
+        lines = DelayLines({(src, "spikes"): net.source_width(src) for src in sources}, self.history_length, n,
+                           self._count_bound)
         u = [np.zeros((n, st.size), np.int64) for st in net.stages]
         v = [np.zeros((n, st.size), np.int64) for st in net.stages]
         spikes = [np.zeros((n, steps, st.size), np.uint8) for st in net.stages]
@@ -102,20 +103,20 @@ class GraphStepper(BatchedStepper):
         states = [np.zeros((n, steps, st.size, 2), np.int64) for st in net.stages] if "states" in record else None
         sat = {f"{st.node}[{k}]": 0 for k, st in enumerate(net.stages)}
 
-        def step(p: int, a_in: list[np.ndarray]) -> dict[tuple[int, str], np.ndarray]:
-            out = {(INPUT, "spikes"): sent[:, p], (BIAS, "spikes"): np.broadcast_to(bias[p], (n, bias.shape[1]))}
+        def step(p: int, a_in: list[np.ndarray]) -> None:
+            lines.send((INPUT, "spikes"), sent[:, p])
+            lines.send((BIAS, "spikes"), bias[p])
             for k, st in enumerate(net.stages):
                 u[k], v[k], fired, overflow = fx.lif_step(u[k], v[k], a_in[k], int(st.du), int(st.dv), int(st.vth),
                                                           st.rule, last[k])
                 last[k] = fired
                 sat[f"{st.node}[{k}]"] += int(overflow.sum() + (0 if st.spiking else np.count_nonzero(fired)))
-                out[(k, "spikes")] = (fired * st.spiking).astype(np.float32)
+                lines.send((k, "spikes"), fired * st.spiking)
                 t = p - st.offset
                 if 0 <= t < steps:
                     spikes[k][:, t] = fired if st.spiking else 0
                     if states is not None:
                         states[k][:, t] = np.stack([u[k], v[k]], -1)
-            return out
 
         run_steps(self.ports, lines, total, n, step)
         readout = readout_of(net, spikes, v)

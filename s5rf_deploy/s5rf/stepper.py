@@ -42,8 +42,10 @@ class Stepper(BatchedStepper):
     """Runs an :class:`FxpNetwork` on batches of binary spike trains (or analog inputs sent as graded payloads);
     multi-bit stages send their counts.
 
-    States are exact integers held in float64 (below 2**24, products below 2**40) and updated in place
-    by :class:`~s5rf_deploy.fixed.arithmetic.RFUpdate`, the exact float64 form of ``rf_update``."""
+    States are exact integers held in float64 (below 2**24, products below 2**40) and updated in place by
+    :class:`~s5rf_deploy.fixed.arithmetic.RFUpdate`, the exact float64 form of ``rf_update``, which writes
+    the stage's spikes (or graded payloads) straight into the delay lines; the readout is updated in place by
+    :class:`~s5rf_deploy.fixed.arithmetic.LavaLIFStep`.  At a fixed batch size no step allocates an array."""
 
     def __init__(self, net: FxpNetwork) -> None:
         self.net = net
@@ -58,48 +60,46 @@ class Stepper(BatchedStepper):
         self.history_length = history_length([s for st in net.stages for s in st.inputs] + list(net.readout.inputs))
         prof = net.profile
         self.updates = [fx.RFUpdate(st.decay_re, st.decay_im, st.input_shift, prof.decay["bits"],
-                                    prof.decay["rounding"], prof.state_max) for st in net.stages]
+                                    prof.decay["rounding"], prof.state_max,
+                                    fx.Sends(st.spike, st.threshold, st.levels, st.payload_shift,
+                                             prof.spikes["payload_bits"])) for st in net.stages]
+        self.readout = fx.LavaLIFStep(net.readout.du, 0, net.readout.vth_mantissa)
 
     def run_batch(self, u: np.ndarray, record: set[str]) -> FixedRun:
         net = self.net
         n, steps, _ = u.shape
-        lines = DelayLines(sent_parts(net), self.history_length, n)
+        lines = DelayLines(sent_parts(net), self.history_length, n, lambda source: _value_bound(net, source))
         re = [np.zeros((n, st.size)) for st in net.stages]
         im = [np.zeros((n, st.size)) for st in net.stages]
         sat = [0] * (len(net.stages) + 1)
-        lif = [np.zeros((n, net.num_classes), np.int64), np.zeros((n, net.num_classes), np.int64)]  # u, v
+        lif_u, lif_v = np.zeros((n, net.num_classes), np.int64), np.zeros((n, net.num_classes), np.int64)
         spikes = [np.zeros((n, steps, net.stages[s].size), np.uint8) for s in net.layer_stages] \
             if "spikes" in record else None
         states = [np.zeros((n, steps, net.stages[s].size, 2), np.int64) for s in net.state_stages] \
             if "states" in record else None
         zeros_in = np.zeros((n, net.input_dim), np.float32)
-        payload_bits = net.profile.spikes["payload_bits"]
-        plan = [(k, st, self.updates[k], net.depth(k),
+        plan = [(k, self.updates[k], net.depth(k),
+                 [(k, "re"), (k, "im")] if st.spike == "graded" else [(k, "spikes")],
                  net.layer_stages.index(k) if spikes is not None and k in net.layer_stages else None,
                  net.state_stages.index(k) if states is not None and k in net.state_stages else None)
                 for k, st in enumerate(net.stages)]
 
-        def step(p: int, a: list[np.ndarray]) -> dict[tuple[int, str], np.ndarray]:
-            sent = {(INPUT, "spikes"): u[:, p] if p < steps else zeros_in}
-            for k, st, update, depth, layer, state in plan:
-                sat[k] += update(re[k], im[k], a[k])
-                if st.spike == "graded":
-                    sent[(k, "re")] = fx.graded_payload_float(re[k], st.payload_shift, payload_bits)
-                    sent[(k, "im")] = fx.graded_payload_float(im[k], st.payload_shift, payload_bits)
-                else:
-                    sent[(k, "spikes")] = fx.rf_spikes(re[k], im[k], st.threshold, st.spike, st.levels)
+        def step(p: int, a: list[np.ndarray]) -> None:
+            lines.send((INPUT, "spikes"), u[:, p] if p < steps else zeros_in)
+            for k, update, depth, keys, layer, state in plan:
+                outs = [lines.slot(key) for key in keys]
+                sat[k] += update(re[k], im[k], a[k], *outs)
+                for key, out in zip(keys, outs, strict=True):
+                    lines.send(key, out)
                 t = p - depth
                 if 0 <= t < steps:
                     if layer is not None:
-                        spikes[layer][:, t] = sent[(k, "spikes")]
+                        spikes[layer][:, t] = outs[0]
                     if state is not None:
                         states[state][:, t, :, 0] = re[k]
                         states[state][:, t, :, 1] = im[k]
-            lif[0], lif[1], fired, overflow = fx.lif_step(lif[0], lif[1], a[-1], net.readout.du, 0,
-                                                          net.readout.vth_mantissa)
-            sat[-1] += int(overflow.sum() + fired.sum())
-            return sent
+            sat[-1] += self.readout(lif_u, lif_v, a[-1])
 
         run_steps(self.ports, lines, steps + net.latency, n, step)
         names = [f"stage{k}" for k in range(len(net.stages))] + ["readout"]
-        return FixedRun(lif[1], spikes, states, dict(zip(names, sat, strict=True)))
+        return FixedRun(lif_v, spikes, states, dict(zip(names, sat, strict=True)))

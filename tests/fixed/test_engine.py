@@ -187,7 +187,8 @@ def previous_stepper(net, u: np.ndarray):
         lif[0], lif[1], fired, overflow = fx.lif_step(lif[0], lif[1], a[-1], net.readout.du, 0,
                                                       net.readout.vth_mantissa)
         sat["readout"] += int(overflow.sum() + fired.sum())
-        return sent
+        for key, value in sent.items():
+            lines.send(key, value)
 
     run_steps(ports, lines, steps + net.latency, n, step)
     return lif[1], spikes, states, sat
