@@ -81,22 +81,16 @@ def rf_spikes(re: np.ndarray, im: np.ndarray, threshold: int, rule: str, levels:
     """Spikes of an RF compartment: ``re > thr`` (cartesian) or ``re^2 + im^2 > thr^2`` (polar), as bool.
 
     With ``levels`` > 1 (multi-bit outputs, ``levels = 2^spike_bits - 1``): the count of the levels ``thr, 2 thr,
-    ..., levels thr`` that ``re`` (cartesian) or ``|z|`` (polar) exceeds strictly, in ``re``'s dtype.  Exact on
-    integers held in int64 or float64 (|re|, |im| < 2**23, ``thr`` >= 1): cartesian ``floor((re - 1) / thr)``;
-    polar ``floor(r / thr)`` with ``r`` the largest integer whose square is below ``re^2 + im^2`` (the floor of a
-    correctly rounded square root is exact below 2**52), both clipped to ``[0, levels]``.
+    ..., levels thr`` that ``re`` (cartesian) or ``|z|`` (polar) exceeds strictly, in ``re``'s dtype.  Computed
+    elementwise by :func:`_fire`, which :class:`RFUpdate` also calls.
     """
-    if rule not in ("cartesian", "polar"):
+    if rule not in SENDS or rule == "graded":
         raise ValueError(f"unknown spike rule {rule!r}")
-    if levels == 1:
-        return re > threshold if rule == "cartesian" else re * re + im * im > threshold * threshold
-    if rule == "cartesian":
-        below = re - 1
-    else:
-        square = re * re + im * im
-        root = np.floor(np.sqrt(square.astype(np.float64))).astype(re.dtype)
-        below = root - (root * root == square)
-    return np.clip(np.floor_divide(below, threshold), 0, levels)
+    re, im = np.asarray(re), np.asarray(im)
+    out = np.empty(re.shape)
+    _fire_all(re.reshape(-1).astype(np.float64), np.asarray(im, np.float64).reshape(-1), out.reshape(-1),
+              float(threshold), SENDS[rule], levels)
+    return out > 0 if levels == 1 else out.astype(re.dtype)
 
 
 def graded_payload(x: np.ndarray, shift: int, payload_bits: int) -> np.ndarray:
@@ -181,10 +175,12 @@ def _decay_toward_zero(x, retained):
 
 
 @njit(nogil=True, cache=True)
-def _lif_kernel(u, v, a_in, du, dv, overflowed):
+def _lif_kernel(u, v, a_in, du, dv, overflowed, level):
     """:func:`lif_update` in place on flat int64 ``u``, ``v`` (``du``, ``dv``: one value, or one per neuron of the
-    last axis, repeated)."""
+    last axis, repeated); with ``level`` >= 0 also Lava's firing (``v > level``: spike, ``v = 0``).  Returns
+    how many updates overflowed plus how many fired."""
     unity, half = 1 << LIF_DECAY_BITS, 1 << (LIF_STATE_BITS - 1)
+    count = 0
     for i in range(u.size):
         x = _decay_toward_zero(u[i], unity - du[i % du.size] - LIF_DS_OFFSET) + (np.int64(a_in[i]) << LIF_INPUT_SHIFT)
         wrapped = x > half or x <= -half  # values beyond +-2**23 wrap once
@@ -193,6 +189,11 @@ def _lif_kernel(u, v, a_in, du, dv, overflowed):
         y = _decay_toward_zero(v[i], unity - dv[i % dv.size] - LIF_DM_OFFSET) + x
         overflowed[i] = wrapped or abs(y) > LIF_V_LIMIT
         u[i], v[i] = x, min(max(y, -LIF_V_LIMIT), LIF_V_LIMIT)
+        count += overflowed[i]
+        if 0 <= level < v[i]:
+            v[i] = 0
+            count += 1
+    return count
 
 
 def lif_update(u: np.ndarray, v: np.ndarray, a_in: np.ndarray, du: np.ndarray | int,
@@ -207,8 +208,26 @@ def lif_update(u: np.ndarray, v: np.ndarray, a_in: np.ndarray, du: np.ndarray | 
     u, v = np.array(u, np.int64), np.array(v, np.int64)
     overflowed = np.empty(u.shape, bool)
     _lif_kernel(u.reshape(-1), v.reshape(-1), np.asarray(a_in).reshape(-1), np.asarray(du, np.int64).reshape(-1),
-                np.asarray(dv, np.int64).reshape(-1), overflowed.reshape(-1))
+                np.asarray(dv, np.int64).reshape(-1), overflowed.reshape(-1), -1)
     return u, v, overflowed
+
+
+class LavaLIFStep:
+    """:func:`lif_step` by Lava's own rule (:data:`LAVA_RULE`) in place, in one compiled pass: for states that
+    keep their arrays from step to step (the S5-RF readout)."""
+
+    def __init__(self, du: np.ndarray | int, dv: np.ndarray | int, vth_mantissa: int) -> None:
+        self.du, self.dv = (np.asarray(d, np.int64).reshape(-1) for d in (du, dv))
+        self.level = lif_level(vth_mantissa)
+        self.overflowed = np.empty(0, bool)
+
+    def __call__(self, u: np.ndarray, v: np.ndarray, a_in: np.ndarray) -> int:
+        """Update the contiguous int64 ``u``, ``v`` in place with the integer inputs ``a_in``; return how many
+        updates overflowed plus how many neurons fired."""
+        if self.overflowed.size != u.size:
+            self.overflowed = np.empty(u.size, bool)
+        return _lif_kernel(u.reshape(-1), v.reshape(-1), np.ascontiguousarray(a_in).reshape(-1), self.du, self.dv,
+                           self.overflowed, self.level)
 
 
 def lif_level(vth_mantissa: int) -> int:
@@ -267,9 +286,55 @@ def dense_output_float(accumulated: np.ndarray, weight_exp: int, out: np.ndarray
     return scaled if weight_exp >= 0 else np.floor(scaled, out=scaled)
 
 
+SENDS = {"none": 0, "cartesian": 1, "polar": 2, "graded": 3}  # what an RF stage sends: the kernels' code
+
+
 @njit(nogil=True, cache=True)
-def _rf_kernel(re, im, a_in, saturated, c_re, c_im, gain, limit, code):
-    """One pass of :class:`RFUpdate` over (samples, neurons) arrays, in place; returns the saturated count."""
+def _fire(r, i, thr, send, levels):
+    """The spike count of one neuron with exact integer states ``r``, ``i`` (float64, magnitudes below 2**23) and
+    threshold ``thr`` >= 1 (``send``: 1 cartesian, 2 polar; ``levels`` as in :func:`rf_spikes`).  Levels > 1:
+    cartesian ``floor((r - 1) / thr)``; polar ``floor(root / thr)`` with ``root`` the largest integer whose square
+    is below ``r^2 + i^2`` (the floor of a correctly rounded square root is exact below 2**52); clipped to
+    ``[0, levels]``.  The division is exact: a quotient of integers below 2**24 is at least ``1 / thr`` away from
+    the next integer, far more than its rounding error."""
+    if send == 1:
+        if levels == 1:
+            return 1.0 if r > thr else 0.0
+        below = r - 1.0
+    else:
+        square = r * r + i * i
+        if levels == 1:
+            return 1.0 if square > thr * thr else 0.0
+        below = np.floor(np.sqrt(square))
+        if below * below == square:
+            below -= 1.0
+    return min(max(np.floor(below / thr), 0.0), float(levels))
+
+
+@njit(nogil=True, cache=True)
+def _payload(x, scale, limit):
+    """A graded payload: ``x * 2**-shift`` (``scale``, exact) truncated toward zero and clipped to ``+-limit``."""
+    return min(max(np.trunc(x * scale), -limit), limit)
+
+
+@njit(nogil=True, cache=True)
+def _fire_all(re, im, out, thr, send, levels):
+    for j in range(re.size):
+        out[j] = _fire(re[j], im[j], thr, send, levels)
+
+
+@njit(nogil=True, cache=True)
+def _payload_all(x, out, scale, limit):
+    for j in range(x.size):
+        out[j] = _payload(x[j], scale, limit)
+
+
+@njit(nogil=True, cache=True)
+def _rf_kernel(re, im, a_in, saturated, c_re, c_im, gain, limit, code, send, out_a, out_b, thr, levels, scale,
+               payload_limit):
+    """One pass of :class:`RFUpdate` over (samples, neurons) arrays, in place, with what the stage sends
+    (``send``: :data:`SENDS`) written to ``out_a`` (spike counts, or re payloads) and ``out_b`` (im payloads);
+    returns the saturated count."""
     count, width = 0, re.shape[1]
     for s in range(re.shape[0]):
         for j in range(width):
@@ -278,48 +343,80 @@ def _rf_kernel(re, im, a_in, saturated, c_re, c_im, gain, limit, code):
             b = _round_scaled(c_im[j] * r, code) + _round_scaled(c_re[j] * i, code) + a_in[s, width + j] * gain
             saturated[s, j] = abs(a) > limit or abs(b) > limit
             count += saturated[s, j]
-            re[s, j] = min(max(a, -limit), limit)
-            im[s, j] = min(max(b, -limit), limit)
+            r, i = min(max(a, -limit), limit), min(max(b, -limit), limit)
+            re[s, j], im[s, j] = r, i
+            if send == 3:
+                out_a[s, j], out_b[s, j] = _payload(r, scale, payload_limit), _payload(i, scale, payload_limit)
+            elif send:
+                out_a[s, j] = _fire(r, i, thr, send, levels)
     return count
+
+
+_UNSENT = np.empty((0, 0))  # the output of a stage that sends nothing (never written)
+
+
+@dataclass(frozen=True)
+class Sends:
+    """What an RF stage sends after its update: ``spike`` is "cartesian" or "polar" (spike counts against
+    ``threshold`` with ``levels``), "graded" (re and im payloads: shifted right by ``payload_shift``, toward
+    zero, clipped to ``payload_bits``) or "none"."""
+
+    spike: str = "none"
+    threshold: int = 1
+    levels: int = 1
+    payload_shift: int = 0
+    payload_bits: int = 24
 
 
 class RFUpdate:
     """:func:`rf_update` of one stage on float64 states, in place, in one compiled pass (no per-step allocation at
-    a fixed batch size).  The decays are stored pre-scaled by ``2**-decay_bits`` (exact)."""
+    a fixed batch size), with what the stage ``sends`` computed in the same pass.  The decays are stored
+    pre-scaled by ``2**-decay_bits`` (exact)."""
 
     def __init__(self, decay_re: np.ndarray, decay_im: np.ndarray, input_shift: int, decay_bits: int,
-                 rounding: str, limit: int) -> None:
+                 rounding: str, limit: int, sends: Sends = Sends()) -> None:
         if rounding not in ROUNDING_CODES:
             raise ValueError(f"unknown rounding {rounding!r}")
+        if sends.spike not in SENDS:
+            raise ValueError(f"unknown spike rule {sends.spike!r}")
         scale = 2.0 ** -decay_bits
         self.c_re = np.ascontiguousarray(decay_re, np.float64).reshape(-1) * scale
         self.c_im = np.ascontiguousarray(decay_im, np.float64).reshape(-1) * scale
         self.gain = float(1 << input_shift)
         self.code = ROUNDING_CODES[rounding]
         self.limit = float(limit)
+        self.sends = (SENDS[sends.spike], float(sends.threshold), sends.levels, 2.0 ** -sends.payload_shift,
+                      float((1 << (sends.payload_bits - 1)) - 1))
         self.saturated = np.empty((0, 0), bool)
 
-    def __call__(self, re: np.ndarray, im: np.ndarray, a_in: np.ndarray) -> int:
+    def __call__(self, re: np.ndarray, im: np.ndarray, a_in: np.ndarray, out_a: np.ndarray | None = None,
+                 out_b: np.ndarray | None = None) -> int:
         """Update ``re``, ``im`` (float64 (samples, neurons)) in place with the inputs ``a_in`` (exact integers in
         float32 or float64, (samples, 2 neurons): the real inputs, then the imaginary ones, as a port delivers
-        them); return how many neurons saturated (either part clipped); ``saturated`` holds where."""
+        them) and write what the stage sends into ``out_a`` (and ``out_b``; (samples, neurons), float32 or
+        float64); return how many neurons saturated (either part clipped); ``saturated`` holds where."""
         if self.saturated.shape != re.shape:
             self.saturated = np.empty(re.shape, bool)
-        return _rf_kernel(re, im, a_in, self.saturated, self.c_re, self.c_im, self.gain, self.limit, self.code)
+        send, thr, levels, scale, payload_limit = self.sends
+        out_a = _UNSENT if out_a is None else out_a
+        out_b = out_a if out_b is None else out_b
+        return _rf_kernel(re, im, a_in, self.saturated, self.c_re, self.c_im, self.gain, self.limit, self.code,
+                          send, out_a, out_b, thr, levels, scale, payload_limit)
 
 
 def graded_payload_float(x: np.ndarray, shift: int, payload_bits: int) -> np.ndarray:
-    """:func:`graded_payload` (the payload only) of a float64 state."""
-    limit = float((1 << (payload_bits - 1)) - 1)
-    y = np.trunc(x * 2.0 ** -shift)
-    return np.clip(y, -limit, limit, out=y)
+    """:func:`graded_payload` (the payload only) of a float64 state, by :func:`_payload`."""
+    x = np.ascontiguousarray(x, np.float64)
+    out = np.empty(x.shape)
+    _payload_all(x.reshape(-1), out.reshape(-1), 2.0 ** -shift, float((1 << (payload_bits - 1)) - 1))
+    return out
 
 
-# Torch forms of the arithmetic above, for the steppers on a torch device (``--device``, fixed/device.py): the same
+# Torch forms of the arithmetic above, for the steppers on a torch device (``device``, fixed/device.py): the same
 # operations, elementwise on float64 tensors (int64 for the LIF), on any device.  Each operation is exact as in the
-# numpy and compiled forms (IEEE 754 multiplication, addition and sqrt are correctly rounded on CPUs and CUDA
-# GPUs alike, and every value is an integer or a power-of-two fraction far inside float64's 53 bits), so they give
-# the same integers (tests/fixed/test_device.py).  torch is imported by these alone: Lava's processes import this
+# compiled forms (IEEE 754 multiplication, addition, division and sqrt are correctly rounded on CPUs and CUDA GPUs
+# alike, and every value is an integer or a power-of-two fraction far inside float64's 53 bits), so they give the
+# same integers (tests/fixed/test_device.py).  torch is imported by these alone: Lava's processes import this
 # module.
 
 def round_scaled_torch(y: Tensor, code: int) -> Tensor:
@@ -340,22 +437,50 @@ def dense_output_torch(accumulated: Tensor, weight_exp: int) -> Tensor:
     return scaled if weight_exp >= 0 else scaled.floor_()
 
 
+def rf_spikes_torch(re: Tensor, im: Tensor, threshold: int, rule: str, levels: int = 1) -> Tensor:
+    """:func:`rf_spikes` (:func:`_fire`) of float64 tensors: bool, or counts in float64 for ``levels`` > 1.  The
+    polar count floors ``torch.sqrt``, correctly rounded (IEEE 754) on CPUs and CUDA alike, so ``_fire``'s
+    exactness argument holds as it is."""
+    import torch
+
+    if rule not in ("cartesian", "polar"):
+        raise ValueError(f"unknown spike rule {rule!r}")
+    if levels == 1:
+        return re > threshold if rule == "cartesian" else re * re + im * im > threshold * threshold
+    if rule == "cartesian":
+        below = re - 1
+    else:
+        square = re * re + im * im
+        below = square.sqrt().floor_()
+        below -= (below * below == square).to(below.dtype)
+    return torch.div(below, threshold, rounding_mode="floor").clamp_(0, levels)
+
+
+def graded_payload_torch(x: Tensor, shift: int, payload_bits: int) -> Tensor:
+    """:func:`graded_payload_float` (:func:`_payload`) of a float64 tensor."""
+    limit = float((1 << (payload_bits - 1)) - 1)
+    return (x * 2.0 ** -shift).trunc_().clamp_(-limit, limit)
+
+
 class RFUpdateTorch:
     """:class:`RFUpdate` (``_rf_kernel``) on float64 tensors of shape (samples, neurons) on any torch device, in
-    place: the same four rounded products, inputs times ``2**input_shift`` and clipping, one tensor operation at a
-    time.  ``__call__`` returns the saturated count as a 0-d tensor (no host synchronisation per step)."""
+    place: the same four rounded products, inputs times ``2**input_shift``, clipping and sends, one tensor
+    operation at a time.  ``__call__`` returns the saturated count as a 0-d tensor (no host synchronisation per
+    step)."""
 
     def __init__(self, decay_re: np.ndarray, decay_im: np.ndarray, input_shift: int, decay_bits: int,
-                 rounding: str, limit: int, device: str | torch.device) -> None:
+                 rounding: str, limit: int, sends: Sends = Sends(), device: str | torch.device = "cpu") -> None:
         import torch
 
-        cpu = RFUpdate(decay_re, decay_im, input_shift, decay_bits, rounding, limit)  # checks, pre-scales
+        cpu = RFUpdate(decay_re, decay_im, input_shift, decay_bits, rounding, limit, sends)  # checks, pre-scales
         self.c_re, self.c_im = (torch.as_tensor(c, dtype=torch.float64, device=device) for c in (cpu.c_re, cpu.c_im))
-        self.gain, self.code, self.limit = cpu.gain, cpu.code, cpu.limit
+        self.gain, self.code, self.limit, self.sends = cpu.gain, cpu.code, cpu.limit, sends
 
-    def __call__(self, re: Tensor, im: Tensor, a_in: Tensor) -> Tensor:
-        """Update ``re``, ``im`` with ``a_in`` (float64 (samples, 2 neurons), as a device port delivers it)."""
-        width, code = re.shape[1], self.code
+    def __call__(self, re: Tensor, im: Tensor, a_in: Tensor, out_a: Tensor | None = None,
+                 out_b: Tensor | None = None) -> Tensor:
+        """Update ``re``, ``im`` with ``a_in`` (float64 (samples, 2 neurons), as a device port delivers it) and
+        write what the stage sends into ``out_a`` (and ``out_b``), as :meth:`RFUpdate.__call__` does."""
+        width, code, sends = re.shape[1], self.code, self.sends
         a = round_scaled_torch(self.c_re * re, code) - round_scaled_torch(self.c_im * im, code)
         b = round_scaled_torch(self.c_im * re, code) + round_scaled_torch(self.c_re * im, code)
         a += a_in[:, :width] * self.gain
@@ -363,29 +488,12 @@ class RFUpdateTorch:
         saturated = (a.abs() > self.limit) | (b.abs() > self.limit)
         re.copy_(a.clamp_(-self.limit, self.limit))
         im.copy_(b.clamp_(-self.limit, self.limit))
+        if sends.spike == "graded":
+            out_a.copy_(graded_payload_torch(re, sends.payload_shift, sends.payload_bits))
+            out_b.copy_(graded_payload_torch(im, sends.payload_shift, sends.payload_bits))
+        elif sends.spike != "none":
+            out_a.copy_(rf_spikes_torch(re, im, sends.threshold, sends.spike, sends.levels))
         return saturated.sum()
-
-
-def rf_spikes_torch(re: Tensor, im: Tensor, threshold: int, rule: str, levels: int = 1) -> Tensor:
-    """:func:`rf_spikes` of float64 tensors.  The multi-bit polar count floors ``torch.sqrt``, correctly rounded
-    (IEEE 754) on CPUs and CUDA alike, so the numpy form's exactness argument holds as it is."""
-    import torch
-
-    if levels == 1 or rule not in ("cartesian", "polar"):
-        return rf_spikes(re, im, threshold, rule)  # comparisons only: the same on tensors
-    if rule == "cartesian":
-        below = re - 1
-    else:
-        square = re * re + im * im
-        root = square.sqrt().floor_()
-        below = root - (root * root == square).to(root.dtype)
-    return torch.div(below, threshold, rounding_mode="floor").clamp_(0, levels)
-
-
-def graded_payload_torch(x: Tensor, shift: int, payload_bits: int) -> Tensor:
-    """:func:`graded_payload_float` of a float64 tensor."""
-    limit = float((1 << (payload_bits - 1)) - 1)
-    return (x * 2.0 ** -shift).trunc_().clamp_(-limit, limit)
 
 
 def _decay_toward_zero_torch(x: Tensor, retained: Tensor | int) -> Tensor:
@@ -440,3 +548,21 @@ def lif_step_torch(u: Tensor, v: Tensor, a_in: Tensor, du: Tensor | int, dv: Ten
         overflowed = overflowed | (v != carried)
     spikes, v = fire_torch(v, level, rule)
     return u, v, spikes if rule.max_spikes > 1 else spikes.to(torch.bool), overflowed
+
+
+class LavaLIFStepTorch:
+    """:class:`LavaLIFStep` on int64 tensors of any device, in place (:func:`lif_step_torch` by Lava's rule);
+    ``__call__`` returns the overflowed plus fired count as a 0-d tensor."""
+
+    def __init__(self, du: np.ndarray | int, dv: np.ndarray | int, vth_mantissa: int,
+                 device: str | torch.device = "cpu") -> None:
+        import torch
+
+        self.du, self.dv = (torch.as_tensor(np.asarray(d, np.int64), device=device) for d in (du, dv))
+        self.vth_mantissa = vth_mantissa
+
+    def __call__(self, u: Tensor, v: Tensor, a_in: Tensor) -> Tensor:
+        new_u, new_v, fired, overflowed = lif_step_torch(u, v, a_in, self.du, self.dv, self.vth_mantissa)
+        u.copy_(new_u)
+        v.copy_(new_v)
+        return overflowed.sum() + fired.sum()

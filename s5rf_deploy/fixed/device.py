@@ -54,10 +54,8 @@ class Kernels:
     """The numpy/numba path: arrays as they are, the compiled kernels, :class:`Port` and :class:`DelayLines`."""
 
     rf_update: Callable[..., Any] = fx.RFUpdate
-    rf_spikes = staticmethod(fx.rf_spikes)
-    graded_payload = staticmethod(fx.graded_payload_float)
+    readout: Callable[..., Any] = fx.LavaLIFStep
     lif_step = staticmethod(fx.lif_step)
-    broadcast_to = staticmethod(np.broadcast_to)
 
     def zeros(self, shape: tuple[int, ...], dtype: type) -> np.ndarray:
         return np.zeros(shape, dtype)
@@ -70,14 +68,12 @@ class Kernels:
         """``x`` as a numpy array."""
         return np.asarray(x)
 
-    def float32(self, x: np.ndarray) -> np.ndarray:
-        return x.astype(np.float32)
-
     def port(self, port: Port) -> Port:
         return port
 
-    def delay_lines(self, widths: dict[tuple[int, str], int], length: int, n: int) -> DelayLines:
-        return DelayLines(widths, length, n)
+    def delay_lines(self, widths: dict[tuple[int, str], int], length: int, n: int,
+                    bound: Callable[[int], int]) -> DelayLines:
+        return DelayLines(widths, length, n, bound)
 
     def running(self) -> contextlib.AbstractContextManager:
         """Around a time loop: nothing to set up here."""
@@ -87,8 +83,6 @@ class Kernels:
 class TorchKernels(Kernels):
     """The torch path on ``device``: tensors, the ``*_torch`` forms of the arithmetic, :class:`DevicePort`."""
 
-    rf_spikes = staticmethod(fx.rf_spikes_torch)
-    graded_payload = staticmethod(fx.graded_payload_torch)
     lif_step = staticmethod(fx.lif_step_torch)
 
     def __init__(self, device: str) -> None:
@@ -99,8 +93,8 @@ class TorchKernels(Kernels):
     def rf_update(self, *args: Any) -> fx.RFUpdateTorch:
         return fx.RFUpdateTorch(*args, device=self.device)
 
-    def broadcast_to(self, x: Tensor, shape: tuple[int, ...]) -> Tensor:
-        return x.expand(shape)
+    def readout(self, *args: Any) -> fx.LavaLIFStepTorch:
+        return fx.LavaLIFStepTorch(*args, device=self.device)
 
     def zeros(self, shape: tuple[int, ...], dtype: type) -> Tensor:
         return self.torch.zeros(shape, dtype=_torch_dtype(dtype), device=self.device)
@@ -112,14 +106,12 @@ class TorchKernels(Kernels):
     def get(self, x: Tensor) -> np.ndarray:
         return x.cpu().numpy()
 
-    def float32(self, x: Tensor) -> Tensor:
-        return x.to(self.torch.float32)
-
     def port(self, port: Port) -> DevicePort:
         return DevicePort(port, self.device)
 
-    def delay_lines(self, widths: dict[tuple[int, str], int], length: int, n: int) -> TorchDelayLines:
-        return TorchDelayLines(widths, length, n, self.device)
+    def delay_lines(self, widths: dict[tuple[int, str], int], length: int, n: int,
+                    bound: Callable[[int], int]) -> TorchDelayLines:
+        return TorchDelayLines(widths, length, n, bound, self.device)
 
     @contextlib.contextmanager
     def running(self) -> Iterator[None]:
@@ -150,16 +142,27 @@ def kernels_for(device: str) -> Kernels:
 
 
 class TorchDelayLines:
-    """:class:`DelayLines` of device tensors (the last ``length`` values each (source, part) sent)."""
+    """:class:`DelayLines` of device tensors: ring buffers written in place, float32 where every value a source
+    sends (``bound(source)`` at most) is exact in it, else float64."""
 
-    def __init__(self, widths: dict[tuple[int, str], int], length: int, n: int, device: torch.device) -> None:
+    def __init__(self, widths: dict[tuple[int, str], int], length: int, n: int, bound: Callable[[int], int],
+                 device: torch.device) -> None:
         import torch
 
-        self.lines = {key: deque([torch.zeros((n, w), dtype=torch.float32, device=device)] * length, maxlen=length)
-                      for key, w in widths.items()}
+        self.lines = {key: deque([torch.zeros((n, w), device=device,
+                                              dtype=torch.float32 if bound(key[0]) < 2**24 else torch.float64)
+                                  for _ in range(length)], maxlen=length) for key, w in widths.items()}
+
+    def slot(self, key: tuple[int, str]) -> Tensor:
+        """The tensor that ``key``'s next value is written into (:meth:`DelayLines.slot`)."""
+        return self.lines[key][0]
 
     def send(self, key: tuple[int, str], value: Tensor) -> None:
-        self.lines[key].append(value)
+        """Make ``value`` (written into :meth:`slot`, or copied there, broadcast) ``key``'s latest value."""
+        line = self.lines[key]
+        if value is not line[0]:
+            line[0].copy_(value)
+        line.rotate(-1)
 
     def sent(self, key: tuple[int, str], delay: int = 0) -> Tensor:
         return self.lines[key][-1 - delay]

@@ -63,14 +63,26 @@ class FixedRun:
 
 
 class DelayLines:
-    """The last ``length`` values each source sent, per (source, part), for ``n`` samples."""
+    """The last ``length`` values each source sent, per (source, part), for ``n`` samples: ring buffers written
+    in place (no per-step allocation), float32 where every value a source sends (``bound(source)`` at most) is
+    exact in it, else float64."""
 
-    def __init__(self, widths: dict[tuple[int, str], int], length: int, n: int) -> None:
-        self.lines = {key: deque([np.zeros((n, w), np.float32)] * length, maxlen=length)
-                      for key, w in widths.items()}
+    def __init__(self, widths: dict[tuple[int, str], int], length: int, n: int,
+                 bound: Callable[[int], int] = lambda source: 1) -> None:
+        self.lines = {key: deque([np.zeros((n, w), np.float32 if bound(key[0]) < 2**24 else np.float64)
+                                  for _ in range(length)], maxlen=length) for key, w in widths.items()}
+
+    def slot(self, key: tuple[int, str]) -> np.ndarray:
+        """The array that ``key``'s next value is written into: its oldest, which every synapse has read by the
+        time sources send."""
+        return self.lines[key][0]
 
     def send(self, key: tuple[int, str], value: np.ndarray) -> None:
-        self.lines[key].append(value)
+        """Make ``value`` (written into :meth:`slot`, or copied there) ``key``'s latest value."""
+        line = self.lines[key]
+        if value is not line[0]:
+            np.copyto(line[0], value)
+        line.rotate(-1)
 
     def sent(self, key: tuple[int, str], delay: int = 0) -> np.ndarray:
         """What ``key`` sent ``delay`` steps before its latest value."""
@@ -113,20 +125,19 @@ def _in_halves(product: Callable[[np.ndarray, np.ndarray], object], x: np.ndarra
     return out
 
 
-def _dense_product(x: np.ndarray, w_t: np.ndarray) -> np.ndarray:
+def _dense_product(x: np.ndarray, w_t: np.ndarray, out: np.ndarray) -> np.ndarray:
     """BLAS on each half with one thread: in a process that has imported torch (as this package does) numpy's
     threaded OpenBLAS ran 256 x 1024 x 2048 in 32 ms against 8-10 ms on one thread (4 ms without torch)."""
     if not _BLAS:
         _BLAS.append(ThreadpoolController())
-    out = np.empty((x.shape[0], w_t.shape[1]), w_t.dtype)
     x = x.astype(w_t.dtype, copy=False)
     with _BLAS[0].limit(limits=1, user_api="blas"):
         return _in_halves(lambda part, out_part: np.matmul(part, w_t, out=out_part), x, out)
 
 
-def _event_product(x: np.ndarray, w_t: np.ndarray) -> np.ndarray:
+def _event_product(x: np.ndarray, w_t: np.ndarray, out: np.ndarray) -> np.ndarray:
     """The event-driven sum on each half (1.9-2.3x at 256 x 1024 -> 2048 and 5-15 % activity, idle machine)."""
-    out = np.zeros((x.shape[0], w_t.shape[1]), w_t.dtype)
+    out.fill(0)
     return _in_halves(lambda part, out_part: _accumulate_active(part, out_part, w_t), x, out)
 
 
@@ -211,6 +222,7 @@ class Port:
         for members in merged.values():
             feed = (tuple(sorted((m.source, m.delay) for m in members)), members[0].part)
             feeds.setdefault(feed, []).append(members[0])
+        self.buffers: dict[object, np.ndarray] = {}
         self.products = []
         for (feed, part), blocks in feeds.items():
             gain = sum(value_bound(src) for src, _ in feed)
@@ -224,38 +236,49 @@ class Port:
             self.products.append((keys, np.ascontiguousarray(stacked.T.astype(dtype)), [e for _, e in pieces],
                                   ProductTimer()))
 
-    def product(self, x: np.ndarray, w_t: np.ndarray, timer: ProductTimer) -> np.ndarray:
-        """``x @ w_t``, exactly: dense or event-driven (see the class)."""
+    def _buffer(self, name: object, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+        """A zeroed array kept for reuse at the next steps (made again when the batch size changes)."""
+        buf = self.buffers.get(name)
+        if buf is None or buf.shape != shape:
+            buf = self.buffers[name] = np.zeros(shape, dtype)
+        return buf
+
+    def product(self, x: np.ndarray, w_t: np.ndarray, timer: ProductTimer, out: np.ndarray) -> np.ndarray:
+        """``x @ w_t`` into ``out``, exactly: dense or event-driven (see the class)."""
         samples = x.shape[0]
         if samples == 1:
-            return _event_product(x, w_t)
+            return _event_product(x, w_t, out)
         if self.method != "auto":
-            return PRODUCTS[self.method](x, w_t)
+            return PRODUCTS[self.method](x, w_t, out)
         work = x.size + np.count_nonzero(x) * w_t.shape[1]
         method, probe = timer.choose(samples, work)
         start = time.perf_counter()
-        out = PRODUCTS[method](x, w_t)
+        PRODUCTS[method](x, w_t, out)
         timer.record(method, time.perf_counter() - start, samples, work, probe)
         return out
 
     def inputs(self, lines: DelayLines, n: int) -> np.ndarray:
         """The summed synaptic input of the population at this step: exact integers, in the accumulator itself
         (float32 or float64, scaled in place: no further pass) when one product with one exponent feeds the
-        population, else summed in float64."""
+        population, else summed in float64.  Written into arrays the port keeps: valid until its next call."""
         terms = []
-        for keys, w_t, exps, timer in self.products:
+        for i, (keys, w_t, exps, timer) in enumerate(self.products):
             x = lines.sent(*keys[0])
             if len(keys) > 1:  # (spikes are bool: add them as numbers, not with logical or)
-                x = sum((lines.sent(key, delay) for key, delay in keys[1:]), x.astype(w_t.dtype))
-            acc = self.product(x, w_t, timer)
+                total = self._buffer(("summed sources", i), x.shape, w_t.dtype)
+                np.copyto(total, x, casting="unsafe")
+                for key, delay in keys[1:]:
+                    np.add(total, lines.sent(key, delay), out=total, casting="unsafe")
+                x = total
+            acc = self.product(x, w_t, timer, self._buffer(("product", i), (n, w_t.shape[1]), w_t.dtype))
             terms += [(acc[:, j * self.size:(j + 1) * self.size], exp) for j, exp in enumerate(exps)]
         if not terms:
-            return np.zeros((n, self.size))
+            return self._buffer("none", (n, self.size), np.float64)
         if len(terms) == 1 and terms[0][0].dtype.kind == "f":
             return fx.dense_output_float(*terms[0], out=terms[0][0])
-        out = fx.dense_output_float(*terms[0], out=np.empty((n, self.size)))
+        out = fx.dense_output_float(*terms[0], out=self._buffer("terms", (n, self.size), np.float64))
         for block, exp in terms[1:]:
-            out += fx.dense_output_float(block, exp)
+            out += fx.dense_output_float(block, exp, out=block if block.dtype.kind == "f" else None)
         return out
 
 
@@ -286,13 +309,11 @@ def history_length(synapses: Iterable[Synapse]) -> int:
 
 
 def run_steps(ports: list[Port], lines: DelayLines, steps: int, n: int,
-              step: Callable[[int, list[np.ndarray]], dict[tuple[int, str], np.ndarray]]) -> None:
+              step: Callable[[int, list[np.ndarray]], None]) -> None:
     """The time loop: at each of ``steps`` pipeline steps every port reads the delay lines, then
-    ``step(p, inputs)`` updates the populations and returns what each source sends, which joins the lines."""
+    ``step(p, inputs)`` updates the populations and sends their outputs into the lines."""
     for p in range(steps):
-        inputs = [port.inputs(lines, n) for port in ports]
-        for key, value in step(p, inputs).items():
-            lines.send(key, value)
+        step(p, [port.inputs(lines, n) for port in ports])
 
 
 def _merge(values: list):

@@ -97,7 +97,8 @@ class GraphStepper(BatchedStepper):
         total = steps + net.latency
         sent, bias = kn.put(input_schedule(u_in, total)), kn.put(bias_schedule(net, total))
         sources = [INPUT, BIAS, *range(len(net.stages))]
-        lines = kn.delay_lines({(src, "spikes"): net.source_width(src) for src in sources}, self.history_length, n)
+        lines = kn.delay_lines({(src, "spikes"): net.source_width(src) for src in sources}, self.history_length, n,
+                               self._count_bound)
         u = [kn.zeros((n, st.size), np.int64) for st in net.stages]
         v = [kn.zeros((n, st.size), np.int64) for st in net.stages]
         spikes = [kn.zeros((n, steps, st.size), np.uint8) for st in net.stages]
@@ -105,21 +106,21 @@ class GraphStepper(BatchedStepper):
         states = [kn.zeros((n, steps, st.size, 2), np.int64) for st in net.stages] if "states" in record else None
         sat = {f"{st.node}[{k}]": 0 for k, st in enumerate(net.stages)}
 
-        def step(p: int, a_in: list) -> dict:
-            out = {(INPUT, "spikes"): sent[:, p], (BIAS, "spikes"): kn.broadcast_to(bias[p], (n, bias.shape[1]))}
+        def step(p: int, a_in: list) -> None:
+            lines.send((INPUT, "spikes"), sent[:, p])
+            lines.send((BIAS, "spikes"), bias[p])
             for k, st in enumerate(net.stages):
                 u[k], v[k], fired, overflow = kn.lif_step(u[k], v[k], a_in[k], int(st.du), int(st.dv), int(st.vth),
                                                           st.rule, last[k])
                 last[k] = fired
                 sat[f"{st.node}[{k}]"] += overflow.sum() + (0 if st.spiking else (fired != 0).sum())
-                out[(k, "spikes")] = kn.float32(fired * st.spiking)
+                lines.send((k, "spikes"), fired * st.spiking)
                 t = p - st.offset
                 if 0 <= t < steps:
                     spikes[k][:, t] = fired if st.spiking else 0
                     if states is not None:
                         states[k][:, t, :, 0] = u[k]
                         states[k][:, t, :, 1] = v[k]
-            return out
 
         with kn.running():
             run_steps(self.ports, lines, total, n, step)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from s5rf_deploy.fixed import arithmetic as fx
 from s5rf_deploy.fixed.device import kernels_for
 from s5rf_deploy.fixed.engine import BatchedStepper, FixedRun, Port, history_length, run_steps
 from s5rf_deploy.fixed.synapse import INPUT
@@ -42,72 +43,72 @@ class Stepper(BatchedStepper):
     """Runs an :class:`FxpNetwork` on batches of binary spike trains (or analog inputs sent as graded payloads);
     multi-bit stages send their counts.
 
-    States are exact integers held in float64 (below 2**24, products below 2**40) and updated in place
-    by :class:`~s5rf_deploy.fixed.arithmetic.RFUpdate`, the exact float64 form of ``rf_update``.  ``device``:
-    ``cpu`` (numpy and compiled kernels), or ``cuda``, ``cuda:N``, ``torch-cpu`` for the same integers from the
-    torch forms on that device (:mod:`s5rf_deploy.fixed.device`)."""
+    States are exact integers held in float64 (below 2**24, products below 2**40) and updated in place by
+    :class:`~s5rf_deploy.fixed.arithmetic.RFUpdate`, the exact float64 form of ``rf_update``, which writes
+    the stage's spikes (or graded payloads) straight into the delay lines; the readout is updated in place by
+    :class:`~s5rf_deploy.fixed.arithmetic.LavaLIFStep`.  At a fixed batch size no step allocates an array.
+    ``device``: ``cpu`` (numpy and compiled kernels, as above), or ``cuda``, ``cuda:N``, ``torch-cpu`` for the
+    same integers from the torch forms of that arithmetic on that device (:mod:`s5rf_deploy.fixed.device`)."""
 
     def __init__(self, net: FxpNetwork, device: str = "cpu") -> None:
         self.net = net
         self.input_dim = net.input_dim
         self.input_encoding = net.input_encoding
-        self.kernels = kernels_for(device)
+        self.kernels = kn = kernels_for(device)
 
         def bound(source: int) -> int:
             return _value_bound(net, source)
 
         ports = [Port(st.inputs, 2 * st.size, bound) for st in net.stages]
         ports.append(Port(net.readout.inputs, net.num_classes, bound))
-        self.ports = [self.kernels.port(port) for port in ports]
+        self.ports = [kn.port(port) for port in ports]
         self.history_length = history_length([s for st in net.stages for s in st.inputs] + list(net.readout.inputs))
         prof = net.profile
-        self.updates = [self.kernels.rf_update(st.decay_re, st.decay_im, st.input_shift, prof.decay["bits"],
-                                               prof.decay["rounding"], prof.state_max) for st in net.stages]
+        self.updates = [kn.rf_update(st.decay_re, st.decay_im, st.input_shift, prof.decay["bits"],
+                                     prof.decay["rounding"], prof.state_max,
+                                     fx.Sends(st.spike, st.threshold, st.levels, st.payload_shift,
+                                              prof.spikes["payload_bits"])) for st in net.stages]
+        self.readout = kn.readout(net.readout.du, 0, net.readout.vth_mantissa)
 
     def run_batch(self, u: np.ndarray, record: set[str]) -> FixedRun:
         net, kn = self.net, self.kernels
         n, steps, _ = u.shape
         u = kn.put(u)
-        lines = kn.delay_lines(sent_parts(net), self.history_length, n)
+        lines = kn.delay_lines(sent_parts(net), self.history_length, n, lambda source: _value_bound(net, source))
         re = [kn.zeros((n, st.size), np.float64) for st in net.stages]
         im = [kn.zeros((n, st.size), np.float64) for st in net.stages]
         sat = [0] * (len(net.stages) + 1)
-        lif = [kn.zeros((n, net.num_classes), np.int64), kn.zeros((n, net.num_classes), np.int64)]  # u, v
-        du = kn.put(np.asarray(net.readout.du, np.int64))
+        lif_u, lif_v = kn.zeros((n, net.num_classes), np.int64), kn.zeros((n, net.num_classes), np.int64)
         spikes = [kn.zeros((n, steps, net.stages[s].size), np.uint8) for s in net.layer_stages] \
             if "spikes" in record else None
         states = [kn.zeros((n, steps, net.stages[s].size, 2), np.int64) for s in net.state_stages] \
             if "states" in record else None
         zeros_in = kn.zeros((n, net.input_dim), np.float32)
-        payload_bits = net.profile.spikes["payload_bits"]
-        plan = [(k, st, self.updates[k], net.depth(k),
+        plan = [(k, self.updates[k], net.depth(k),
+                 [(k, "re"), (k, "im")] if st.spike == "graded" else [(k, "spikes")],
                  net.layer_stages.index(k) if spikes is not None and k in net.layer_stages else None,
                  net.state_stages.index(k) if states is not None and k in net.state_stages else None)
                 for k, st in enumerate(net.stages)]
 
-        def step(p: int, a: list) -> dict:
-            sent = {(INPUT, "spikes"): u[:, p] if p < steps else zeros_in}
-            for k, st, update, depth, layer, state in plan:
-                sat[k] += update(re[k], im[k], a[k])
-                if st.spike == "graded":
-                    sent[(k, "re")] = kn.graded_payload(re[k], st.payload_shift, payload_bits)
-                    sent[(k, "im")] = kn.graded_payload(im[k], st.payload_shift, payload_bits)
-                else:
-                    sent[(k, "spikes")] = kn.rf_spikes(re[k], im[k], st.threshold, st.spike, st.levels)
+        def step(p: int, a: list) -> None:
+            lines.send((INPUT, "spikes"), u[:, p] if p < steps else zeros_in)
+            for k, update, depth, keys, layer, state in plan:
+                outs = [lines.slot(key) for key in keys]
+                sat[k] += update(re[k], im[k], a[k], *outs)
+                for key, out in zip(keys, outs, strict=True):
+                    lines.send(key, out)
                 t = p - depth
                 if 0 <= t < steps:
                     if layer is not None:
-                        spikes[layer][:, t] = sent[(k, "spikes")]
+                        spikes[layer][:, t] = outs[0]
                     if state is not None:
                         states[state][:, t, :, 0] = re[k]
                         states[state][:, t, :, 1] = im[k]
-            lif[0], lif[1], fired, overflow = kn.lif_step(lif[0], lif[1], a[-1], du, 0, net.readout.vth_mantissa)
-            sat[-1] += overflow.sum() + fired.sum()
-            return sent
+            sat[-1] += self.readout(lif_u, lif_v, a[-1])
 
         with kn.running():
             run_steps(self.ports, lines, steps + net.latency, n, step)
         names = [f"stage{k}" for k in range(len(net.stages))] + ["readout"]
-        return FixedRun(kn.get(lif[1]), None if spikes is None else [kn.get(x) for x in spikes],
+        return FixedRun(kn.get(lif_v), None if spikes is None else [kn.get(x) for x in spikes],
                         None if states is None else [kn.get(x) for x in states],
                         {name: int(count) for name, count in zip(names, sat, strict=True)})

@@ -40,9 +40,13 @@ def _back(x: torch.Tensor) -> np.ndarray:
     return x.cpu().numpy()
 
 
+SENDS = [fx.Sends(), fx.Sends("cartesian", 3000), fx.Sends("polar", 1 << 20, 3), fx.Sends("graded", 1, 1, 5, 16)]
+
+
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("rounding", fx.ROUNDING_RULES)
 def test_rf_update_torch_equals_compiled_kernel(device, rounding):
+    """States, saturation and what the stage sends (nothing, spikes, multi-bit counts, graded payloads)."""
     rng = np.random.default_rng(len(rounding))
     limit, bits = (1 << 23) - 1, 12
     re, im = (rng.integers(-limit, limit + 1, (5, 400)).astype(np.float64) for _ in range(2))
@@ -50,15 +54,17 @@ def test_rf_update_torch_equals_compiled_kernel(device, rounding):
     c_re, c_im = (rng.integers(-(1 << bits), 1 << bits, 400, endpoint=True) for _ in range(2))
     c_re[:6] = 1
     a_in = rng.integers(-(1 << 24), 1 << 24, (5, 800)).astype(np.float64)
-    for shift in (0, 5):
-        want = fx.RFUpdate(c_re, c_im, shift, bits, rounding, limit)
-        new_re, new_im = re.copy(), im.copy()
-        count = want(new_re, new_im, a_in)
-        got = fx.RFUpdateTorch(c_re, c_im, shift, bits, rounding, limit, torch.device(device.replace("torch-", "")))
-        t_re, t_im = _on(device, re), _on(device, im)
-        assert int(got(t_re, t_im, _on(device, a_in))) == count > 0
-        np.testing.assert_array_equal(_back(t_re), new_re)
-        np.testing.assert_array_equal(_back(t_im), new_im)
+    for shift, sends in zip((0, 5, 0, 3), SENDS, strict=True):
+        want = fx.RFUpdate(c_re, c_im, shift, bits, rounding, limit, sends)
+        new_re, new_im, out_a, out_b = re.copy(), im.copy(), np.zeros((5, 400)), np.zeros((5, 400))
+        count = want(new_re, new_im, a_in, out_a, out_b)
+        got = fx.RFUpdateTorch(c_re, c_im, shift, bits, rounding, limit, sends,
+                               device=torch.device(device.replace("torch-", "")))
+        t_re, t_im, t_a, t_b = (_on(device, x) for x in (re, im, np.zeros((5, 400)), np.zeros((5, 400))))
+        assert int(got(t_re, t_im, _on(device, a_in), t_a, t_b)) == count > 0
+        for g, w in ((t_re, new_re), (t_im, new_im), (t_a, out_a), (t_b, out_b)):
+            np.testing.assert_array_equal(_back(g), w)
+        assert len(np.unique(out_a)) > 2 or sends.spike in ("none", "cartesian")
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -110,6 +116,21 @@ def test_lif_step_torch_equals_numpy(device, rule):
             np.testing.assert_array_equal(_back(g), w)
             assert _back(g).dtype == w.dtype
         assert want[3].any() and want[2].any()
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_readout_lif_torch_equals_compiled_step(device):
+    rng = np.random.default_rng(5)
+    half = 1 << 23
+    u, v = (rng.integers(-half + 1, half, (4, 50)) for _ in range(2))
+    a_in = rng.integers(-(1 << 17), 1 << 17, (4, 50)).astype(np.float64)
+    du = rng.integers(0, 4096, 50)
+    want_u, want_v = u.copy(), v.copy()
+    count = fx.LavaLIFStep(du, 0, 1000)(want_u, want_v, a_in)
+    t_u, t_v = _on(device, u), _on(device, v)
+    assert int(fx.LavaLIFStepTorch(du, 0, 1000, device=t_u.device)(t_u, t_v, _on(device, a_in))) == count > 0
+    np.testing.assert_array_equal(_back(t_u), want_u)
+    np.testing.assert_array_equal(_back(t_v), want_v)
 
 
 def _assert_same_run(got, want) -> None:

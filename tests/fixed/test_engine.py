@@ -187,7 +187,8 @@ def previous_stepper(net, u: np.ndarray):
         lif[0], lif[1], fired, overflow = fx.lif_step(lif[0], lif[1], a[-1], net.readout.du, 0,
                                                       net.readout.vth_mantissa)
         sat["readout"] += int(overflow.sum() + fired.sum())
-        return sent
+        for key, value in sent.items():
+            lines.send(key, value)
 
     run_steps(ports, lines, steps + net.latency, n, step)
     return lif[1], spikes, states, sat
@@ -258,3 +259,20 @@ def test_product_timer_keeps_the_cheaper_method_and_probes_the_other():
     assert timer.choose(8, 10**4) == ("event", True)
     timer.record("event", 1e-8, 8, 10**4, True)  # the estimate: the mean of 1e-6 and 1e-12 per unit, 5e-3 s
     assert timer.interval == ProductTimer.min_interval and timer.choose(8, 10**4) == ("event", False)
+
+
+def test_delay_lines_are_ring_buffers_of_exact_values():
+    """Values sent (copied, or written into the slot) come back ``delay`` steps later, from reused arrays;
+    sources whose values exceed float32's exact integers get float64 lines."""
+    lines = DelayLines({(0, "spikes"): 3, (1, "re"): 2}, 3, 2, lambda source: 2**30 if source == 1 else 1)
+    arrays = {id(a) for line in lines.lines.values() for a in line}
+    for t in range(7):
+        lines.send((0, "spikes"), np.full((2, 3), t % 2, bool))
+        slot = lines.slot((1, "re"))
+        slot[:] = 2**30 - t
+        lines.send((1, "re"), slot)
+        for delay in range(min(t + 1, 3)):
+            assert np.all(lines.sent((0, "spikes"), delay) == (t - delay) % 2)
+            assert np.all(lines.sent((1, "re"), delay) == 2**30 - (t - delay))
+    assert {id(a) for line in lines.lines.values() for a in line} == arrays  # no new arrays
+    assert lines.sent((1, "re")).dtype == np.float64 and lines.sent((0, "spikes")).dtype == np.float32
