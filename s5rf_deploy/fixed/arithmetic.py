@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit
 
+from s5rf_deploy.fixed.halves import in_halves
+
 if TYPE_CHECKING:
     import torch
     from torch import Tensor
@@ -329,30 +331,36 @@ def _payload_all(x, out, scale, limit):
         out[j] = _payload(x[j], scale, limit)
 
 
-@njit(nogil=True, cache=True)
-def _rf_kernel(re, im, a_in, saturated, c_re, c_im, gain, limit, code, send, out_a, out_b, thr, levels, scale,
-               payload_limit):
-    """One pass of :class:`RFUpdate` over (samples, neurons) arrays, in place, with what the stage sends
-    (``send``: :data:`SENDS`) written to ``out_a`` (spike counts, or re payloads) and ``out_b`` (im payloads);
-    returns the saturated count."""
-    count, width = 0, re.shape[1]
-    for s in range(re.shape[0]):
-        for j in range(width):
-            r, i = re[s, j], im[s, j]
-            a = _round_scaled(c_re[j] * r, code) - _round_scaled(c_im[j] * i, code) + a_in[s, j] * gain
-            b = _round_scaled(c_im[j] * r, code) + _round_scaled(c_re[j] * i, code) + a_in[s, width + j] * gain
-            saturated[s, j] = abs(a) > limit or abs(b) > limit
-            count += saturated[s, j]
-            r, i = min(max(a, -limit), limit), min(max(b, -limit), limit)
-            re[s, j], im[s, j] = r, i
-            if send == 3:
-                out_a[s, j], out_b[s, j] = _payload(r, scale, payload_limit), _payload(i, scale, payload_limit)
-            elif send:
-                out_a[s, j] = _fire(r, i, thr, send, levels)
-    return count
+def _rf_pass(code: int, send: int, levels: int):
+    """The compiled pass of :class:`RFUpdate` for one rounding rule (``code``: :data:`ROUNDING_CODES`), one kind of
+    send (:data:`SENDS`) and one number of levels, all three compile-time constants of the loop (without
+    branches on them it vectorizes: 0.37 against 0.99 ms at 256 x 1024).  The pass updates (samples, neurons)
+    arrays in place, writes what the stage sends to ``out_a`` (spike counts, or re payloads) and ``out_b`` (im
+    payloads), and returns the saturated count."""
+
+    @njit(nogil=True, cache=True)
+    def rf_pass(re, im, a_in, saturated, c_re, c_im, gain, limit, out_a, out_b, thr, scale, payload_limit):
+        count, width = 0, re.shape[1]
+        for s in range(re.shape[0]):
+            for j in range(width):
+                r, i = re[s, j], im[s, j]
+                a = _round_scaled(c_re[j] * r, code) - _round_scaled(c_im[j] * i, code) + a_in[s, j] * gain
+                b = _round_scaled(c_im[j] * r, code) + _round_scaled(c_re[j] * i, code) + a_in[s, width + j] * gain
+                clipped = abs(a) > limit or abs(b) > limit
+                saturated[s, j] = clipped
+                count += clipped
+                r, i = min(max(a, -limit), limit), min(max(b, -limit), limit)
+                re[s, j], im[s, j] = r, i
+                if send == 3:
+                    out_a[s, j], out_b[s, j] = _payload(r, scale, payload_limit), _payload(i, scale, payload_limit)
+                elif send:
+                    out_a[s, j] = _fire(r, i, thr, send, levels)
+        return count
+
+    return rf_pass
 
 
-_UNSENT = np.empty((0, 0))  # the output of a stage that sends nothing (never written)
+_RF_PASSES: dict[tuple[int, int, int], object] = {}  # (code, send, levels) -> compiled pass, made on first use
 
 
 @dataclass(frozen=True)
@@ -385,8 +393,11 @@ class RFUpdate:
         self.gain = float(1 << input_shift)
         self.code = ROUNDING_CODES[rounding]
         self.limit = float(limit)
-        self.sends = (SENDS[sends.spike], float(sends.threshold), sends.levels, 2.0 ** -sends.payload_shift,
-                      float((1 << (sends.payload_bits - 1)) - 1))
+        key = (self.code, SENDS[sends.spike], sends.levels if sends.spike in ("cartesian", "polar") else 1)
+        if key not in _RF_PASSES:
+            _RF_PASSES[key] = _rf_pass(*key)
+        self.rf_pass = _RF_PASSES[key]
+        self.sends = (float(sends.threshold), 2.0 ** -sends.payload_shift, float((1 << (sends.payload_bits - 1)) - 1))
         self.saturated = np.empty((0, 0), bool)
 
     def __call__(self, re: np.ndarray, im: np.ndarray, a_in: np.ndarray, out_a: np.ndarray | None = None,
@@ -397,11 +408,15 @@ class RFUpdate:
         float64); return how many neurons saturated (either part clipped); ``saturated`` holds where."""
         if self.saturated.shape != re.shape:
             self.saturated = np.empty(re.shape, bool)
-        send, thr, levels, scale, payload_limit = self.sends
-        out_a = _UNSENT if out_a is None else out_a
+        if out_a is None:  # nothing sent (rf_update): an empty output, never written
+            out_a = np.empty((re.shape[0], 0))
         out_b = out_a if out_b is None else out_b
-        return _rf_kernel(re, im, a_in, self.saturated, self.c_re, self.c_im, self.gain, self.limit, self.code,
-                          send, out_a, out_b, thr, levels, scale, payload_limit)
+
+        def rows(part: slice) -> int:
+            return self.rf_pass(re[part], im[part], a_in[part], self.saturated[part], self.c_re, self.c_im, self.gain,
+                                self.limit, out_a[part], out_b[part], *self.sends)
+
+        return sum(in_halves(rows, re.shape[0], re.size))
 
 
 def graded_payload_float(x: np.ndarray, shift: int, payload_bits: int) -> np.ndarray:
@@ -463,7 +478,7 @@ def graded_payload_torch(x: Tensor, shift: int, payload_bits: int) -> Tensor:
 
 
 class RFUpdateTorch:
-    """:class:`RFUpdate` (``_rf_kernel``) on float64 tensors of shape (samples, neurons) on any torch device, in
+    """:class:`RFUpdate` (``_rf_pass``) on float64 tensors of shape (samples, neurons) on any torch device, in
     place: the same four rounded products, inputs times ``2**input_shift``, clipping and sends, one tensor
     operation at a time.  ``__call__`` returns the saturated count as a 0-d tensor (no host synchronisation per
     step)."""

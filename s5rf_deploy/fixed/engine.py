@@ -21,11 +21,9 @@ below 2**38), which the families' compartment updates take as they are.
 
 from __future__ import annotations
 
-import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -34,6 +32,7 @@ from threadpoolctl import ThreadpoolController
 
 from s5rf_deploy.errors import S5RFError
 from s5rf_deploy.fixed import arithmetic as fx
+from s5rf_deploy.fixed.halves import in_halves
 from s5rf_deploy.fixed.inputs import BINARY_INPUT, InputEncoding
 from s5rf_deploy.fixed.synapse import Synapse
 from s5rf_deploy.progress import Progress, batches
@@ -90,10 +89,11 @@ class DelayLines:
 
 
 @njit(nogil=True, cache=True)
-def _accumulate_active(x, out, w_t):
-    """``out += x @ w_t``, event-driven: for each nonzero input, its weight row times the input (1 for a spike;
+def _sum_active(x, out, w_t):
+    """``out = x @ w_t``, event-driven: for each nonzero input, its weight row times the input (1 for a spike;
     exact integer products for graded values) added to its sample's row.  Source by source, so that a weight
     row is read once for all the samples in which it is active."""
+    out[:] = 0
     for j in range(x.shape[1]):
         for s in range(x.shape[0]):
             if x[s, j] != 0:
@@ -103,26 +103,19 @@ def _accumulate_active(x, out, w_t):
     return out
 
 
-_HELPER: list[ThreadPoolExecutor] = []  # one helper thread for the large products, made on first use
-os.register_at_fork(after_in_child=_HELPER.clear)  # a forked child (Lava's processes) inherits no threads
+@njit(nogil=True, cache=True)
+def _count_active(x):
+    """``np.count_nonzero`` of a 2-d array, 5x faster (a vectorized int32 count per row)."""
+    count = 0
+    for s in range(x.shape[0]):
+        row = 0
+        for j in range(x.shape[1]):
+            row += np.int32(x[s, j] != 0)
+        count += row
+    return count
+
+
 _BLAS: list[ThreadpoolController] = []  # made on first use
-SPLIT_OUTPUTS = 1 << 18  # products with at least this many outputs (256 x 1024) take two cores
-CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def _in_halves(product: Callable[[np.ndarray, np.ndarray], object], x: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``product(x_part, out_part)`` on the two halves of a large batch, one in the helper thread (the compiled
-    loop and BLAS release the GIL), else on the whole batch; returns ``out``."""
-    half = x.shape[0] // 2
-    if out.size < SPLIT_OUTPUTS or half == 0 or CORES < 2:
-        product(x, out)
-        return out
-    if not _HELPER:
-        _HELPER.append(ThreadPoolExecutor(1, thread_name_prefix="s5rf-product"))
-    helper = _HELPER[0].submit(product, x[:half], out[:half])
-    product(x[half:], out[half:])
-    helper.result()
-    return out
 
 
 def _dense_product(x: np.ndarray, w_t: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -132,13 +125,14 @@ def _dense_product(x: np.ndarray, w_t: np.ndarray, out: np.ndarray) -> np.ndarra
         _BLAS.append(ThreadpoolController())
     x = x.astype(w_t.dtype, copy=False)
     with _BLAS[0].limit(limits=1, user_api="blas"):
-        return _in_halves(lambda part, out_part: np.matmul(part, w_t, out=out_part), x, out)
+        in_halves(lambda part: np.matmul(x[part], w_t, out=out[part]), x.shape[0], out.size)
+    return out
 
 
 def _event_product(x: np.ndarray, w_t: np.ndarray, out: np.ndarray) -> np.ndarray:
     """The event-driven sum on each half (1.9-2.3x at 256 x 1024 -> 2048 and 5-15 % activity, idle machine)."""
-    out.fill(0)
-    return _in_halves(lambda part, out_part: _accumulate_active(part, out_part, w_t), x, out)
+    in_halves(lambda part: _sum_active(x[part], out[part], w_t), x.shape[0], out.size)
+    return out
 
 
 PRODUCTS = {"dense": _dense_product, "event": _event_product}
@@ -250,7 +244,7 @@ class Port:
             return _event_product(x, w_t, out)
         if self.method != "auto":
             return PRODUCTS[self.method](x, w_t, out)
-        work = x.size + np.count_nonzero(x) * w_t.shape[1]
+        work = x.size + _count_active(x) * w_t.shape[1]
         method, probe = timer.choose(samples, work)
         start = time.perf_counter()
         PRODUCTS[method](x, w_t, out)

@@ -8,7 +8,7 @@ import pytest
 
 from helpers import VARIANTS, make_model, random_spikes
 from s5rf_deploy.fixed import arithmetic as fx
-from s5rf_deploy.fixed import engine
+from s5rf_deploy.fixed import halves
 from s5rf_deploy.fixed.engine import DelayLines, Port, ProductTimer, history_length, run_steps
 from s5rf_deploy.fixed.synapse import INPUT, Synapse
 from s5rf_deploy.hw_profiles import load_profile
@@ -97,8 +97,8 @@ def test_dense_and_event_driven_products_give_the_same_integers(graded, activity
         values = rng.integers(-bound, bound + 1, active.shape) if graded else np.ones(active.shape)
         data.append((active * values).astype(np.float32 if not graded else np.float64))
     outs = {}
-    monkeypatch.setattr(engine, "SPLIT_OUTPUTS", 1)  # event-driven sums of several samples split over two threads
-    monkeypatch.setattr(engine, "CORES", 2)
+    monkeypatch.setattr(halves, "SPLIT_SIZE", 1)  # products and updates of several samples split over two threads
+    monkeypatch.setattr(halves, "CORES", 2)
     for name in METHODS:
         monkeypatch.setattr(port, "method", name)
         lines = DelayLines({(k, "spikes"): w for k, w in enumerate(widths)}, history_length(port_syns(port)), batch)
@@ -203,8 +203,8 @@ def test_stepper_equals_previous_stepper(variant, gain, monkeypatch):
     readout, spikes, states, sat = previous_stepper(fxp, u)
     monkeypatch.setattr(ProductTimer, "min_interval", 2)  # "auto" probes every other call: both paths in one run
     monkeypatch.setattr(ProductTimer, "max_interval", 2)
-    monkeypatch.setattr(engine, "SPLIT_OUTPUTS", 1)  # event-driven sums of several samples split over two threads
-    monkeypatch.setattr(engine, "CORES", 2)
+    monkeypatch.setattr(halves, "SPLIT_SIZE", 1)  # products and updates of several samples split over two threads
+    monkeypatch.setattr(halves, "CORES", 2)
     for method in METHODS:
         monkeypatch.setattr(Port, "method", method)
         for batch in (1, 4):
