@@ -56,8 +56,10 @@ def _record_list(_ctx: click.Context, _param: click.Parameter, values: tuple[str
 @click.option("--record", multiple=True, metavar="spikes|states", callback=_record_list,
               help="Also store per-layer spikes_<i> / states_<i>; repeatable, or comma-separated "
                    "(--record spikes,states).")
-@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1),
-              help="Samples per batch (memory against speed; results do not depend on it).")
+@click.option("--batch-size", type=click.IntRange(min=1),
+              help="Samples per batch (memory against speed; results do not depend on it).  Default: 256 on the "
+                   "stepper, 64 on the float backends and with --workers/--scheduler, fewer where a batch's "
+                   "recorded traces would pass 1 GiB.")
 @cluster_options
 @device_option
 @output_options("Result .npz to write; a name ending with / (or a folder, with --force): a folder of .npy files "
@@ -66,7 +68,7 @@ def _record_list(_ctx: click.Context, _param: click.Parameter, values: tuple[str
 def simulate(ctx: click.Context, model: str, input_path: str, binning: Binning, config: str | None, backend: str | None,
              precision: str | None, profile: str, dt: float | None, as_graph: bool, reading: dict,
              samples: int | None,
-             record: tuple[str, ...], batch_size: int, output: str, workers: int,
+             record: tuple[str, ...], batch_size: int | None, output: str, workers: int,
              scheduler: str | None, device: str) -> None:
     """Run MODEL on the inputs of a dataset file and write readouts and predictions.
 

@@ -15,6 +15,7 @@ import torch
 
 from s5rf_deploy.atomic import atomic_dir, atomic_path
 from s5rf_deploy.fixed.engine import FixedRun
+from s5rf_deploy.graphs.artifact import LifGraph
 from s5rf_deploy.graphs.network import SPIKING_TYPES, GraphNetwork
 from s5rf_deploy.progress import Progress, batches
 from s5rf_deploy.s5rf.network import S5RFNetwork, model_from_network
@@ -26,6 +27,25 @@ from s5rf_deploy.timing import stage
 
 log = logging.getLogger(__name__)
 
+STEPPER_BATCH = 256  # the stepper's default batch: two cores and event-driven sums pay from here (docs/benchmarks.md)
+FLOAT_BATCH = 64  # the float backends' default batch (their states are float64 sequences)
+TRACE_BUDGET = 1 << 30  # bytes of recorded traces per batch that a default batch size stays under
+
+
+def default_batch_size(net, backend: str, record: Iterable[str], steps: int, pooled: bool) -> int:
+    """The batch size when none is given: :data:`STEPPER_BATCH` samples on the stepper in one process,
+    :data:`FLOAT_BATCH` on the float backends and for runs sharded over a pool (shards hold whole batches, and
+    smaller ones balance the workers), fewer where one batch's recorded traces (1 byte per neuron and step for
+    spikes, 16 for states) would pass :data:`TRACE_BUDGET`."""
+    base = STEPPER_BATCH if backend == "stepper" and not pooled else FLOAT_BATCH
+    record = set(record)
+    if isinstance(net, LifGraph):
+        neurons = sum(net.node_sizes.values())
+    else:
+        neurons = sum(family_of(net).shapes(net)[1])
+    per_sample = steps * neurons * (("spikes" in record) + 16 * ("states" in record))
+    return max(1, min(base, TRACE_BUDGET // max(per_sample, 1)))
+
 
 def _finish(parts: dict[str, list[np.ndarray]]) -> dict[str, np.ndarray]:
     run = {k: np.concatenate(v) for k, v in parts.items()}
@@ -33,7 +53,7 @@ def _finish(parts: dict[str, list[np.ndarray]]) -> dict[str, np.ndarray]:
     return run
 
 
-def simulate_torch(net: S5RFNetwork, inputs: np.ndarray, record: Iterable[str] = (), batch_size: int = 64,
+def simulate_torch(net: S5RFNetwork, inputs: np.ndarray, record: Iterable[str] = (), batch_size: int = FLOAT_BATCH,
                    progress: Progress | None = None) -> dict[str, np.ndarray]:
     """Float64 PyTorch forward: readout log-probs, predictions and optional recordings."""
     record = set(record)
@@ -58,7 +78,7 @@ def spiking_nodes(net: GraphNetwork) -> list[str]:
     return sorted(n for n, v in net.nodes.items() if isinstance(v, (*SPIKING_TYPES, nir.Threshold)))
 
 
-def simulate_graph(net: GraphNetwork, inputs: np.ndarray, record: Iterable[str] = (), batch_size: int = 64,
+def simulate_graph(net: GraphNetwork, inputs: np.ndarray, record: Iterable[str] = (), batch_size: int = FLOAT_BATCH,
                    progress: Progress | None = None, dt: float | None = None) -> dict[str, np.ndarray]:
     """Float NIR-graph simulation under the graph's semantics (exact for ``nir``): ``readout`` is the time mean
     of the Output node(s); ``spikes_<node>`` of spiking nodes and ``states_<node>`` (the voltage after each step)
@@ -83,7 +103,7 @@ def simulate_graph(net: GraphNetwork, inputs: np.ndarray, record: Iterable[str] 
 
 
 def simulate_network_as_graph(net: S5RFNetwork, inputs: np.ndarray, record: Iterable[str] = (),
-                              batch_size: int = 64, progress: Progress | None = None) -> dict[str, np.ndarray]:
+                              batch_size: int = FLOAT_BATCH, progress: Progress | None = None) -> dict[str, np.ndarray]:
     """An S5-RF network through its NIR encoding and the exact graph simulator.
 
     Same keys as :func:`simulate_torch`: log-probabilities in ``readout``,
@@ -165,7 +185,7 @@ class SimulationJob:
     backend: str
     steps: int
     record: tuple[str, ...] = ()
-    batch_size: int = 64
+    batch_size: int = FLOAT_BATCH
     dt: float | None = None
     device: str = "cpu"  # the stepper's (s5rf_deploy.fixed.device); a sharded run's workers use it too
 
@@ -196,7 +216,7 @@ class SimulationJob:
 
 
 def simulate(net, inputs: np.ndarray | Samples, backend: str, precision: str, profile, record: Iterable[str] = (),
-             batch_size: int = 64, progress: Progress | None = None, dt: float | None = None,
+             batch_size: int | None = None, progress: Progress | None = None, dt: float | None = None,
              warn: Callable[[str], None] = log.warning, pool: Pool | None = None,
              results: Results | None = None, device: str = "cpu") -> dict[str, np.ndarray]:
     """Run ``net`` on ``inputs`` (an array or a dataset file's samples, read window by window) as
@@ -204,7 +224,8 @@ def simulate(net, inputs: np.ndarray | Samples, backend: str, precision: str, pr
     for ``profile`` first, for sequences of the inputs' length (problems go to ``warn``).  ``progress`` is told
     the samples done.  With a ``pool`` the samples run in shards on its workers, with the same result.  The
     outputs go to ``results`` (default: kept in memory), whose :meth:`~Results.finish` is returned.  ``device``:
-    where the stepper runs (the same integers; :mod:`s5rf_deploy.fixed.device`)."""
+    where the stepper runs (the same integers; :mod:`s5rf_deploy.fixed.device`).  ``batch_size``: by default
+    :func:`default_batch_size` (results do not depend on it)."""
     data = as_samples(inputs)
     with stage(f"run {len(data)} samples on {backend} ({precision})"):
         if precision == "fixed" and not is_fixed(net):
@@ -214,6 +235,7 @@ def simulate(net, inputs: np.ndarray | Samples, backend: str, precision: str, pr
             for message in report.warnings:
                 warn(message)
         results = results or MemoryResults()
+        batch_size = batch_size or default_batch_size(net, backend, record, data.steps, pool is not None)
         stream_job(SimulationJob(net, backend, data.steps, tuple(record), batch_size, dt, device), data, results.add,
                    progress, pool)
         return results.finish()
