@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import signal
 import socket
 import subprocess
@@ -17,6 +18,7 @@ import pytest
 from helpers import DATA_DIR
 from s5rf_deploy.demo import digits, model_path
 from s5rf_deploy.errors import SampleError
+from s5rf_deploy.fixed.device import TorchKernels
 from s5rf_deploy.hw_profiles import load_profile
 from s5rf_deploy.s5rf.stepper import Stepper
 from s5rf_deploy.tasks.cluster import sample_pool
@@ -24,7 +26,7 @@ from s5rf_deploy.tasks.compare import lava_check, runs_for
 from s5rf_deploy.tasks.families import quantize_network
 from s5rf_deploy.tasks.loading import load_network
 from s5rf_deploy.tasks.shards import shard_size
-from s5rf_deploy.tasks.simulation import simulate
+from s5rf_deploy.tasks.simulation import SimulationJob, simulate
 
 BRAILLE = DATA_DIR / "nir-paper" / "braille_noDelay_bias_zero.nir"
 
@@ -176,3 +178,16 @@ def test_sharded_event_file_streams_equal_one_process(pool, tmp_path):
     assert np.array_equal(np.load(tmp_path / "readout.npy"), here["readout"])
     spikes = np.unpackbits(np.load(tmp_path / "spikes_0.npy"), axis=-1, count=12, bitorder="little")
     assert np.array_equal(spikes, here["spikes_0"])
+
+
+@pytest.mark.parametrize("family", ["demo", "braille"])
+def test_a_shard_job_carries_the_stepper_device_to_its_worker(family, request):
+    """What a worker receives (the pickled job) builds a stepper on the job's device, with the CPU's results."""
+    _, fxp, inputs = request.getfixturevalue(family)
+    jobs = {device: SimulationJob(fxp, "stepper", inputs.shape[1], ("spikes", "states"), 8, 1e-4, device)
+            for device in ("cpu", "torch-cpu")}
+    moved = pickle.loads(pickle.dumps(jobs["torch-cpu"]))
+    runner = moved.build()
+    assert isinstance(runner.args[0].kernels, TorchKernels) and not isinstance(
+        jobs["cpu"].build().args[0].kernels, TorchKernels)
+    _equal(runner(inputs), jobs["cpu"].build()(inputs))
