@@ -325,7 +325,9 @@ def _merge(values: list):
 
 class BatchedStepper:
     """A bit-accurate stepper: ``run`` checks the inputs, runs them in batches through ``run_batch`` (the
-    family's time loop) and merges the results in sample order (traces concatenated, saturation summed)."""
+    family's time loop) and merges the results in sample order (traces concatenated, saturation summed).
+    One run at a time per instance: its ports and updates reuse their arrays from step to step (the Dask
+    workers run one shard at a time, ``tasks/shard_worker.py``)."""
 
     input_dim: int
     input_encoding: InputEncoding = BINARY_INPUT  # how inputs become what the first synapses receive
