@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from s5rf_deploy.errors import ConfigError
 from s5rf_deploy.s5rf.config import MAX_SPIKE_BITS, ModelConfig, spike_levels
-from s5rf_deploy.s5rf.discretization import discretize
+
+if TYPE_CHECKING:
+    import torch
 
 
 class StabilityWarning(UserWarning):
@@ -63,6 +64,10 @@ class RFLayer:
 
     def discretized(self) -> tuple[np.ndarray, np.ndarray]:
         """``(lambda_bar (P,), input matrix (P, H))``: ``z[t] = lambda_bar z[t-1] + M u[t]``."""
+        import torch
+
+        from s5rf_deploy.s5rf.discretization import discretize
+
         lam_bar, gain = discretize(self.discretization, torch.from_numpy(self.eigenvalues()),
                                    torch.from_numpy(self.step()))
         used = self.weight if self.keep_imag else self.weight.real.astype(np.complex128)
@@ -151,9 +156,14 @@ def network_from_model(model) -> S5RFNetwork:
     return S5RFNetwork(tuple(layers), readout, {"config": cfg.to_dict(), **getattr(model, "provenance", {})})
 
 
-def model_from_network(net: S5RFNetwork, dtype: torch.dtype = torch.float64):
-    """A torch :class:`~s5rf_deploy.s5rf.model.S5RFModel` with exactly the network's parameters."""
+def model_from_network(net: S5RFNetwork, dtype: torch.dtype | None = None):
+    """A torch :class:`~s5rf_deploy.s5rf.model.S5RFModel` with exactly the network's parameters (float64 unless
+    ``dtype`` says otherwise)."""
+    import torch
+
     from s5rf_deploy.s5rf.model import S5RFModel
+
+    dtype = torch.float64 if dtype is None else dtype
 
     net.validate(stable=False)
     problem = net.unstable_pole()

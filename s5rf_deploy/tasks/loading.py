@@ -8,7 +8,6 @@ from pathlib import Path
 from s5rf_deploy import container
 from s5rf_deploy.errors import FormatError, S5RFError
 from s5rf_deploy.graphs.network import GraphNetwork
-from s5rf_deploy.s5rf import checkpoint
 from s5rf_deploy.s5rf.network import S5RFNetwork, network_from_model
 from s5rf_deploy.tasks.backends import artifact_kind
 from s5rf_deploy.timing import stage
@@ -49,6 +48,8 @@ def _load_float(p: Path, config: str | os.PathLike | None, dt: float | None, as_
         from s5rf_deploy.converters.equinox import load_reference
 
         return network_from_model(load_reference(p, config))
+    from s5rf_deploy.s5rf import checkpoint  # (torch: float models only)
+
     kind = container.peek_kind(p)
     if kind == checkpoint.KIND:
         return network_from_model(checkpoint.load_checkpoint(p))

@@ -11,7 +11,6 @@ from typing import Any
 
 import nir
 import numpy as np
-import torch
 
 from s5rf_deploy.atomic import atomic_dir, atomic_path
 from s5rf_deploy.fixed.engine import FixedRun
@@ -56,6 +55,8 @@ def _finish(parts: dict[str, list[np.ndarray]]) -> dict[str, np.ndarray]:
 def simulate_torch(net: S5RFNetwork, inputs: np.ndarray, record: Iterable[str] = (), batch_size: int = FLOAT_BATCH,
                    progress: Progress | None = None) -> dict[str, np.ndarray]:
     """Float64 PyTorch forward: readout log-probs, predictions and optional recordings."""
+    import torch
+
     record = set(record)
     model = model_from_network(net)
     parts: dict[str, list[np.ndarray]] = {}
@@ -109,6 +110,8 @@ def simulate_network_as_graph(net: S5RFNetwork, inputs: np.ndarray, record: Iter
     Same keys as :func:`simulate_torch`: log-probabilities in ``readout``,
     ``spikes_<i>`` / ``states_<i>`` per RF layer (states: the real part x).
     """
+    import torch
+
     from s5rf_deploy.converters.nir.export import to_nir
     from s5rf_deploy.graphs.network import from_nir
 
@@ -161,6 +164,8 @@ def simulate_lava(net, runner, inputs: np.ndarray, record: Iterable[str] = (),
         if not is_fixed(net):
             run["readout"] = run["readout"] / steps
         return run
+    import torch
+
     run = {"readout": torch.log_softmax(torch.from_numpy(res.readout / steps), -1).numpy()}
     if "spikes" in record:
         run.update({f"spikes_{i}": s for i, s in enumerate(res.spikes)})
