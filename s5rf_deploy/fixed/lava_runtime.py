@@ -74,14 +74,17 @@ def sigint_held() -> Iterator[None]:
 
 
 _forking_lava = False  # read by the fork hook below, in the child
+_ending = False  # set by terminate_lava_processes(final=True): this process ends, and so do its new forks
 
 
-def _child_ignores_sigint() -> None:
+def _child_at_fork() -> None:
+    if _ending:
+        os._exit(0)  # forked (by one of Lava's threads) while its parent ends: it must not outlive it
     if _forking_lava:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-os.register_at_fork(after_in_child=_child_ignores_sigint)
+os.register_at_fork(after_in_child=_child_at_fork)
 
 
 @contextlib.contextmanager
@@ -97,21 +100,28 @@ def children_ignore_sigint() -> Iterator[None]:
         _forking_lava = False
 
 
-def terminate_lava_processes(timeout: float = 5.0) -> None:
+def terminate_lava_processes(timeout: float = 5.0, final: bool = False) -> None:
     """End every child process (Lava's runtime service, process models, shared memory).
 
     Used when a run fails or is interrupted: Lava's graceful ``stop()`` waits for
-    its runtime service and can hang once a step was cut short.
+    its runtime service and can hang once a step was cut short.  ``final``: this
+    process is ending (a Dask worker closing while Lava starts its processes from
+    several threads): processes forked from now on exit at once, and children
+    forked while the others were ended are ended too, until none is left.
     """
-    children = multiprocessing.active_children()
-    for child in children:
-        child.terminate()
+    global _ending
+    _ending = _ending or final
     deadline = time.monotonic() + timeout
-    while any(c.is_alive() for c in children) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    for child in children:
-        if child.is_alive():
-            child.kill()
+    children = multiprocessing.active_children()
+    while children:
+        for child in children:
+            child.terminate()
+        while any(c.is_alive() for c in children) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for child in children:
+            if child.is_alive():
+                child.kill()
+        children = multiprocessing.active_children() if final else []
 
 
 def run_samples(source, cfg, samples: int, steps: int, data: Callable[[int], np.ndarray], state: list,

@@ -77,4 +77,4 @@ class EmbeddedWorker(WorkerPlugin):
             signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def teardown(self, worker: Any) -> None:
-        terminate_lava_processes()
+        terminate_lava_processes(final=True)
