@@ -86,7 +86,7 @@ def rf_spikes(re: np.ndarray, im: np.ndarray, threshold: int, rule: str, levels:
     ..., levels thr`` that ``re`` (cartesian) or ``|z|`` (polar) exceeds strictly, in ``re``'s dtype.  Computed
     elementwise by :func:`_fire`, which :class:`RFUpdate` also calls.
     """
-    if rule not in SENDS or rule == "graded":
+    if rule not in ("cartesian", "polar"):
         raise ValueError(f"unknown spike rule {rule!r}")
     re, im = np.asarray(re), np.asarray(im)
     out = np.empty(re.shape)

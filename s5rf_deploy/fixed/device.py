@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections import deque
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -73,7 +72,7 @@ class Kernels:
 
     def delay_lines(self, widths: dict[tuple[int, str], int], length: int, n: int,
                     bound: Callable[[int], int]) -> DelayLines:
-        return DelayLines(widths, length, n, bound)
+        return DelayLines(widths, length, n, bound, self.zeros)
 
     def running(self) -> contextlib.AbstractContextManager:
         """Around a time loop: nothing to set up here."""
@@ -109,10 +108,6 @@ class TorchKernels(Kernels):
     def port(self, port: Port) -> DevicePort:
         return DevicePort(port, self.device)
 
-    def delay_lines(self, widths: dict[tuple[int, str], int], length: int, n: int,
-                    bound: Callable[[int], int]) -> TorchDelayLines:
-        return TorchDelayLines(widths, length, n, bound, self.device)
-
     @contextlib.contextmanager
     def running(self) -> Iterator[None]:
         """Around a time loop: on the CPU, torch on one thread, as it was after (its thread pool cost 10-30 ms per
@@ -141,33 +136,6 @@ def kernels_for(device: str) -> Kernels:
     return Kernels() if target is None else TorchKernels(target)
 
 
-class TorchDelayLines:
-    """:class:`DelayLines` of device tensors: ring buffers written in place, float32 where every value a source
-    sends (``bound(source)`` at most) is exact in it, else float64."""
-
-    def __init__(self, widths: dict[tuple[int, str], int], length: int, n: int, bound: Callable[[int], int],
-                 device: torch.device) -> None:
-        import torch
-
-        self.lines = {key: deque([torch.zeros((n, w), device=device,
-                                              dtype=torch.float32 if bound(key[0]) < 2**24 else torch.float64)
-                                  for _ in range(length)], maxlen=length) for key, w in widths.items()}
-
-    def slot(self, key: tuple[int, str]) -> Tensor:
-        """The tensor that ``key``'s next value is written into (:meth:`DelayLines.slot`)."""
-        return self.lines[key][0]
-
-    def send(self, key: tuple[int, str], value: Tensor) -> None:
-        """Make ``value`` (written into :meth:`slot`, or copied there, broadcast) ``key``'s latest value."""
-        line = self.lines[key]
-        if value is not line[0]:
-            line[0].copy_(value)
-        line.rotate(-1)
-
-    def sent(self, key: tuple[int, str], delay: int = 0) -> Tensor:
-        return self.lines[key][-1 - delay]
-
-
 class DevicePort:
     """A :class:`Port`'s products (its merged synapses and folded digits) as float64 matrix products on a torch
     device: exact, whatever the summation order, as every sum is an integer below 2**53 (the bound the port
@@ -184,7 +152,7 @@ class DevicePort:
                                 f"run it with device cpu")
             self.products.append((keys, torch.as_tensor(w_t, dtype=torch.float64, device=device), exps))
 
-    def inputs(self, lines: TorchDelayLines, n: int) -> Tensor:
+    def inputs(self, lines: DelayLines, n: int) -> Tensor:
         """The summed synaptic input of the population at this step, float64 (exact integers)."""
         import torch
 

@@ -25,6 +25,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -64,11 +65,11 @@ class FixedRun:
 class DelayLines:
     """The last ``length`` values each source sent, per (source, part), for ``n`` samples: ring buffers written
     in place (no per-step allocation), float32 where every value a source sends (``bound(source)`` at most) is
-    exact in it, else float64."""
+    exact in it, else float64, made by ``zeros(shape, dtype)`` (numpy arrays, or a device's tensors)."""
 
     def __init__(self, widths: dict[tuple[int, str], int], length: int, n: int,
-                 bound: Callable[[int], int] = lambda source: 1) -> None:
-        self.lines = {key: deque([np.zeros((n, w), np.float32 if bound(key[0]) < 2**24 else np.float64)
+                 bound: Callable[[int], int] = lambda source: 1, zeros: Callable[..., Any] = np.zeros) -> None:
+        self.lines = {key: deque([zeros((n, w), np.float32 if bound(key[0]) < 2**24 else np.float64)
                                   for _ in range(length)], maxlen=length) for key, w in widths.items()}
 
     def slot(self, key: tuple[int, str]) -> np.ndarray:
@@ -77,10 +78,10 @@ class DelayLines:
         return self.lines[key][0]
 
     def send(self, key: tuple[int, str], value: np.ndarray) -> None:
-        """Make ``value`` (written into :meth:`slot`, or copied there) ``key``'s latest value."""
+        """Make ``value`` (written into :meth:`slot`, or copied there, broadcast and cast) ``key``'s latest value."""
         line = self.lines[key]
         if value is not line[0]:
-            np.copyto(line[0], value)
+            line[0][...] = value
         line.rotate(-1)
 
     def sent(self, key: tuple[int, str], delay: int = 0) -> np.ndarray:

@@ -188,6 +188,8 @@ def test_unknown_rounding_and_spike_rules_are_named():
         fx.shift_right(np.array([5]), 1, "up")
     with pytest.raises(ValueError, match="unknown spike rule 'square'"):
         fx.rf_spikes(np.array([5]), np.array([0]), 1, "square")
+    with pytest.raises(ValueError, match="unknown spike rule 'none'"):  # a kernel code, not a spike rule
+        fx.rf_spikes(np.array([5]), np.array([0]), 1, "none")
     with pytest.raises(ValueError, match="unknown rounding 'up'"):
         fx.rf_update(*np.ones((6, 1), np.int64), 0, 12, "up", 2**23 - 1)
 
