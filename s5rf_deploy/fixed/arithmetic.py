@@ -237,11 +237,6 @@ def lif_level(vth_mantissa: int) -> int:
     return int(vth_mantissa) << LIF_INPUT_SHIFT
 
 
-def lif_spikes(v: np.ndarray, vth_mantissa: int) -> np.ndarray:
-    """Lava's bit-accurate LIF spike condition ``v > vth << 6``."""
-    return v > lif_level(vth_mantissa)
-
-
 def lif_step(u: np.ndarray, v: np.ndarray, a_in: np.ndarray, du: np.ndarray | int, dv: np.ndarray | int,
              vth_mantissa: int, rule: SpikeRule = LAVA_RULE,
              last: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
